@@ -1,0 +1,1 @@
+"""Shared building blocks: settings, Kafka clients, topics, codec, metrics, logging, errors."""

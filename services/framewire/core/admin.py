@@ -1,0 +1,157 @@
+"""Topic layout and an idempotent ``ensure_topics`` using the AdminClient.
+
+Called by the local broker command, by each service at start-up (for the topics it
+writes) and by the dashboard when a stream is created.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewTopic,
+)
+
+from framewire.core.errors import KafkaUnavailableError
+from framewire.core.topics import Topics
+
+log = logging.getLogger(__name__)
+
+HOUR_MS = 3600 * 1000
+DAY_MS = 24 * HOUR_MS
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """One topic: name, partition count, replication factor and topic-level configs."""
+
+    name: str
+    partitions: int = 1
+    replication: int = 1
+    config: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TopicPolicy:
+    """Retention and size limits applied to the topics framewire creates."""
+
+    frames_retention_ms: int = HOUR_MS
+    results_retention_ms: int = 7 * DAY_MS
+    max_message_bytes: int = 8 * 1024 * 1024
+    replication: int = 1
+
+
+def frames_topic(topics: Topics, stream_id: str, policy: TopicPolicy) -> TopicSpec:
+    # JPEG does not compress: store as sent. Short segments so retention acts promptly.
+    return TopicSpec(
+        topics.frames(stream_id),
+        replication=policy.replication,
+        config={
+            "retention.ms": str(policy.frames_retention_ms),
+            "segment.ms": str(min(policy.frames_retention_ms, 10 * 60 * 1000)),
+            "max.message.bytes": str(policy.max_message_bytes + 64 * 1024),
+            "compression.type": "uncompressed",
+            "message.timestamp.type": "CreateTime",
+        },
+    )
+
+
+def results_topic(topics: Topics, stream_id: str, policy: TopicPolicy) -> TopicSpec:
+    return TopicSpec(
+        topics.results(stream_id),
+        replication=policy.replication,
+        config={"retention.ms": str(policy.results_retention_ms), "compression.type": "producer"},
+    )
+
+
+def stream_topics(topics: Topics, stream_id: str, policy: TopicPolicy) -> list[TopicSpec]:
+    """The per-stream topics a new stream needs."""
+    return [frames_topic(topics, stream_id, policy), results_topic(topics, stream_id, policy)]
+
+
+def fixed_topics(topics: Topics, policy: TopicPolicy) -> list[TopicSpec]:
+    """The shared topics every deployment has."""
+    compacted = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
+    week = {"retention.ms": str(7 * DAY_MS)}
+    big = {"max.message.bytes": str(policy.max_message_bytes + 64 * 1024)}
+    r = policy.replication
+    return [
+        TopicSpec(topics.streams, replication=r, config=compacted),
+        TopicSpec(topics.status, replication=r, config=compacted),
+        TopicSpec(topics.stats, replication=r, config=week),
+        TopicSpec(topics.alerts, replication=r, config=week),
+        TopicSpec(topics.drops, replication=r, config=week),
+        TopicSpec(topics.dlq, replication=r, config={**week, **big}),
+    ]
+
+
+def ensure_topics(admin: AdminClient, specs: list[TopicSpec], timeout_s: float = 15.0) -> list[str]:
+    """Create missing topics and align configs of existing ones; return the names created.
+
+    Idempotent: a second call with the same specs creates and changes nothing.
+    """
+    try:
+        existing = set(admin.list_topics(timeout=timeout_s).topics)
+    except KafkaException as exc:
+        raise KafkaUnavailableError(f"cannot list topics: {exc}") from None
+    missing = [s for s in specs if s.name not in existing]
+    created = _create(admin, missing, timeout_s)
+    present = [s for s in specs if s.name in existing and s.config]
+    if present:
+        _align_configs(admin, present, timeout_s)
+    return created
+
+
+def _create(admin: AdminClient, specs: list[TopicSpec], timeout_s: float) -> list[str]:
+    if not specs:
+        return []
+    new = [NewTopic(s.name, s.partitions, s.replication, config=dict(s.config)) for s in specs]
+    created = []
+    for name, future in admin.create_topics(new, request_timeout=timeout_s).items():
+        try:
+            future.result(timeout=timeout_s)
+            created.append(name)
+            log.info("created topic %s", name)
+        except KafkaException as exc:
+            if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":
+                raise KafkaUnavailableError(f"cannot create topic {name}: {exc}") from None
+    return created
+
+
+def _align_configs(admin: AdminClient, specs: list[TopicSpec], timeout_s: float) -> None:
+    current = read_topic_configs(admin, [s.name for s in specs], timeout_s)
+    changes = []
+    for spec in specs:
+        entries = [
+            ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET)
+            for k, v in spec.config.items()
+            if current.get(spec.name, {}).get(k) != v
+        ]
+        if entries:
+            changes.append(ConfigResource(ConfigResource.Type.TOPIC, spec.name, incremental_configs=entries))
+    if not changes:
+        return
+    for resource, future in admin.incremental_alter_configs(changes).items():
+        try:
+            future.result(timeout=timeout_s)
+            log.info("updated config of topic %s", resource.name)
+        except KafkaException as exc:
+            raise KafkaUnavailableError(f"cannot alter topic {resource.name}: {exc}") from None
+
+
+def read_topic_configs(
+    admin: AdminClient, names: list[str], timeout_s: float = 15.0
+) -> dict[str, dict[str, str]]:
+    """Topic configs as the broker reports them, name -> {key: value}."""
+    resources = [ConfigResource(ConfigResource.Type.TOPIC, n) for n in names]
+    out: dict[str, dict[str, str]] = {}
+    for resource, future in admin.describe_configs(resources, request_timeout=timeout_s).items():
+        entries = future.result(timeout=timeout_s)
+        out[resource.name] = {k: e.value for k, e in entries.items()}
+    return out

@@ -1,0 +1,72 @@
+"""Protobuf codec at the Kafka boundary.
+
+Inside a process, services use plain records; only here do they become wire bytes.
+``decode`` refuses unknown schema versions and reports the message's coordinates.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from google.protobuf.message import DecodeError as ProtobufDecodeError
+from google.protobuf.message import Message
+
+from framewire.core.errors import DecodeError
+from framewire.v1.detection_pb2 import DetectionResult
+from framewire.v1.frame_pb2 import Frame
+from framewire.v1.ops_pb2 import DeadLetter, DropRecord
+from framewire.v1.stream_pb2 import StreamSpec, StreamStatus
+
+SCHEMA_VERSION = 1
+# Versions this build can read. A newer major version means a contract change we do not know.
+SUPPORTED_VERSIONS = frozenset({1})
+
+M = TypeVar("M", bound=Message)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "DeadLetter",
+    "DetectionResult",
+    "DropRecord",
+    "Frame",
+    "StreamSpec",
+    "StreamStatus",
+    "decode",
+    "encode",
+]
+
+
+def encode(message: Message) -> bytes:
+    """Serialise a message, stamping the current schema version when it is unset."""
+    if message.DESCRIPTOR.fields_by_name.get("schema_version") and not getattr(
+        message, "schema_version"
+    ):
+        message.schema_version = SCHEMA_VERSION  # type: ignore[attr-defined]
+    return message.SerializeToString()
+
+
+def decode(
+    cls: type[M],
+    payload: bytes | None,
+    *,
+    topic: str | None = None,
+    partition: int | None = None,
+    offset: int | None = None,
+) -> M:
+    """Parse ``payload`` as ``cls``; raise DecodeError naming the coordinates on failure."""
+    where = {"topic": topic, "partition": partition, "offset": offset}
+    if payload is None:
+        raise DecodeError(f"empty {cls.__name__} payload (tombstone)", **where)
+    message = cls()
+    try:
+        message.ParseFromString(payload)
+    except (ProtobufDecodeError, RuntimeWarning, ValueError) as exc:
+        raise DecodeError(f"undecodable {cls.__name__}: {exc}", **where) from None
+    version = getattr(message, "schema_version", SCHEMA_VERSION)
+    if version not in SUPPORTED_VERSIONS:
+        raise DecodeError(
+            f"{cls.__name__} schema version {version} is not supported "
+            f"(supported: {sorted(SUPPORTED_VERSIONS)})",
+            **where,
+        )
+    return message

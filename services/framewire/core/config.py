@@ -1,0 +1,87 @@
+"""Settings shared by every service.
+
+Each service defines one frozen settings class (env prefix ``FW_``) and builds it in its
+``main()``, never at import time. Connection settings live in ``KafkaSettings`` (env prefix
+``FW_KAFKA_``) and are composed into each service's class.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from framewire.core.errors import ConfigError
+from framewire.core.topics import Topics
+
+MIB = 1024 * 1024
+
+
+class SecurityProtocol(str, Enum):
+    PLAINTEXT = "PLAINTEXT"
+    SSL = "SSL"
+    SASL_PLAINTEXT = "SASL_PLAINTEXT"
+    SASL_SSL = "SASL_SSL"
+
+
+class KafkaSettings(BaseSettings):
+    """How to reach the broker. Read from ``FW_KAFKA_*``; secrets are ``SecretStr``."""
+
+    model_config = SettingsConfigDict(env_prefix="FW_KAFKA_", frozen=True, extra="ignore")
+
+    bootstrap: str = "127.0.0.1:9092"
+    security_protocol: SecurityProtocol = SecurityProtocol.PLAINTEXT
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_ca_location: str | None = None
+    ssl_certificate_location: str | None = None
+    ssl_key_location: str | None = None
+    ssl_key_password: SecretStr | None = None
+    # Largest message we produce or fetch; must match the topics' max.message.bytes.
+    max_message_bytes: int = Field(default=8 * MIB, ge=MIB, le=64 * MIB)
+    # How long a client waits for the broker before giving up with a clear error.
+    connect_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    topic_prefix: str = "fw."
+
+    @field_validator("bootstrap")
+    @classmethod
+    def _bootstrap_has_port(cls, value: str) -> str:
+        for server in value.split(","):
+            host, sep, port = server.strip().rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ValueError(f"bootstrap server {server!r} must look like host:port")
+        return value
+
+    @model_validator(mode="after")
+    def _sasl_complete(self) -> KafkaSettings:
+        if self.security_protocol.value.startswith("SASL"):
+            if not (self.sasl_mechanism and self.sasl_username and self.sasl_password):
+                raise ValueError(
+                    "SASL security protocol needs FW_KAFKA_SASL_MECHANISM, "
+                    "FW_KAFKA_SASL_USERNAME and FW_KAFKA_SASL_PASSWORD"
+                )
+        return self
+
+    @property
+    def topics(self) -> Topics:
+        return Topics(self.topic_prefix)
+
+
+def load_settings(cls: type[BaseSettings], **overrides: object) -> BaseSettings:
+    """Build a settings class, turning pydantic's validation error into a ConfigError.
+
+    Called from each service's ``main()``.
+    """
+    from pydantic import ValidationError
+
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid {cls.__name__}: {problems}") from None
