@@ -1,0 +1,1 @@
+"""Models: the zoo, output decoders, the OpenVINO engine, the model-server protocol."""
