@@ -31,6 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     down = sub.add_parser("down", help="stop the local broker")
     down.add_argument("--wipe", action="store_true", help="also delete its data")
     sub.add_parser("status", help="say whether the local broker runs, and where")
+    sub.add_parser("resolve", help="fetch Apache Kafka's jars with Maven into the cache, once")
     tool = sub.add_parser("tool", help=f"run a Kafka tool: {', '.join(TOOLS)} or a class name")
     tool.add_argument("name")
     tool.add_argument("tool_args", nargs=argparse.REMAINDER)
@@ -63,6 +64,11 @@ def run(args: argparse.Namespace) -> int:
 
             shutil.rmtree(broker.home, ignore_errors=True)
         sys.stdout.write("Kafka broker stopped\n" if stopped else "Kafka broker was not running\n")
+        return 0
+    if args.action == "resolve":
+        from framewire.broker.maven import resolve_classpath
+
+        sys.stdout.write(f"Apache Kafka jars in {resolve_classpath()}\n")
         return 0
     if args.action == "status":
         pid = broker.pid()

@@ -114,8 +114,7 @@ class LocalBroker:
             "process.roles": "broker,controller",
             "node.id": "1",
             "controller.quorum.bootstrap.servers": f"127.0.0.1:{self.controller_port}",
-            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},"
-            f"CONTROLLER://127.0.0.1:{self.controller_port}",
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
             "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",
@@ -142,9 +141,16 @@ class LocalBroker:
         libs = resolve_classpath()
         log4j = self.home / "log4j2.properties"
         return [
-            java, f"-Xmx{self.heap}", f"-Xms{self.heap}", "-XX:+UseG1GC",
-            f"-Dlog4j2.configurationFile={log4j}", "-Djava.awt.headless=true",
-            "-cp", f"{libs}/*", main_class, *args,
+            java,
+            f"-Xmx{self.heap}",
+            f"-Xms{self.heap}",
+            "-XX:+UseG1GC",
+            f"-Dlog4j2.configurationFile={log4j}",
+            "-Djava.awt.headless=true",
+            "-cp",
+            f"{libs}/*",
+            main_class,
+            *args,
         ]
 
     def _format(self, config: Path) -> None:
@@ -152,8 +158,12 @@ class LocalBroker:
             return
         cluster_id = _cluster_id()
         cmd = self._java_cmd(
-            "kafka.tools.StorageTool", "format", "--standalone",
-            f"--cluster-id={cluster_id}", "-c", str(config),
+            "kafka.tools.StorageTool",
+            "format",
+            "--standalone",
+            f"--cluster-id={cluster_id}",
+            "-c",
+            str(config),
         )
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
         if proc.returncode != 0:
@@ -178,8 +188,12 @@ class LocalBroker:
         cmd = self._java_cmd("kafka.Kafka", str(config))
         with open(self.log_file, "ab") as out:
             proc = subprocess.Popen(
-                cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, cwd=self.home,
+                cmd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                cwd=self.home,
             )
         self.pid_file.write_text(str(proc.pid))
         self._wait_ready(proc, started, timeout_s)
@@ -236,7 +250,9 @@ class LocalBroker:
                 time.sleep(0.05)
             self.pid_file.unlink(missing_ok=True)
 
-    def run_tool(self, main_class: str, *args: str, timeout_s: float = 120.0) -> subprocess.CompletedProcess[str]:
+    def run_tool(
+        self, main_class: str, *args: str, timeout_s: float = 120.0
+    ) -> subprocess.CompletedProcess[str]:
         """Run one of Kafka's own command-line tools from the same classpath."""
         self.home.mkdir(parents=True, exist_ok=True)
         tools_log4j = self.home / "log4j2.properties"

@@ -65,14 +65,17 @@ def resolve_classpath(root: Path | None = None) -> Path:
         return libs
     mvn = require_tool("mvn", "install Maven (apt-get install maven) to fetch Kafka")
     base.mkdir(parents=True, exist_ok=True)
-    (base / "pom.xml").write_text(
-        _POM.format(scala=SCALA_VERSION, kafka=KAFKA_VERSION, log4j=LOG4J_VERSION)
-    )
+    (base / "pom.xml").write_text(_POM.format(scala=SCALA_VERSION, kafka=KAFKA_VERSION, log4j=LOG4J_VERSION))
     log.info("resolving Apache Kafka %s from Maven Central into %s", KAFKA_VERSION, libs)
     cmd = [
-        mvn, "-B", "-q", "-f", str(base / "pom.xml"),
+        mvn,
+        "-B",
+        "-q",
+        "-f",
+        str(base / "pom.xml"),
         "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies",
-        f"-DoutputDirectory={libs}", "-DincludeScope=runtime",
+        f"-DoutputDirectory={libs}",
+        "-DincludeScope=runtime",
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
     if proc.returncode != 0 or not any(libs.glob("kafka_*.jar")):

@@ -38,10 +38,8 @@ __all__ = [
 
 def encode(message: Message) -> bytes:
     """Serialise a message, stamping the current schema version when it is unset."""
-    if message.DESCRIPTOR.fields_by_name.get("schema_version") and not getattr(
-        message, "schema_version"
-    ):
-        message.schema_version = SCHEMA_VERSION  # type: ignore[attr-defined]
+    if message.DESCRIPTOR.fields_by_name.get("schema_version") and not message.schema_version:
+        message.schema_version = SCHEMA_VERSION
     return message.SerializeToString()
 
 
@@ -54,19 +52,21 @@ def decode(
     offset: int | None = None,
 ) -> M:
     """Parse ``payload`` as ``cls``; raise DecodeError naming the coordinates on failure."""
-    where = {"topic": topic, "partition": partition, "offset": offset}
+
+    def error(text: str) -> DecodeError:
+        return DecodeError(text, topic=topic, partition=partition, offset=offset)
+
     if payload is None:
-        raise DecodeError(f"empty {cls.__name__} payload (tombstone)", **where)
+        raise error(f"empty {cls.__name__} payload (tombstone)")
     message = cls()
     try:
         message.ParseFromString(payload)
     except (ProtobufDecodeError, RuntimeWarning, ValueError) as exc:
-        raise DecodeError(f"undecodable {cls.__name__}: {exc}", **where) from None
+        raise error(f"undecodable {cls.__name__}: {exc}") from None
     version = getattr(message, "schema_version", SCHEMA_VERSION)
     if version not in SUPPORTED_VERSIONS:
-        raise DecodeError(
+        raise error(
             f"{cls.__name__} schema version {version} is not supported "
-            f"(supported: {sorted(SUPPORTED_VERSIONS)})",
-            **where,
+            f"(supported: {sorted(SUPPORTED_VERSIONS)})"
         )
     return message

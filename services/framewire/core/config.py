@@ -7,8 +7,8 @@ Each service defines one frozen settings class (env prefix ``FW_``) and builds i
 
 from __future__ import annotations
 
-from enum import Enum
-from typing import Literal
+from enum import StrEnum
+from typing import Any, Literal, TypeVar
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,7 +19,7 @@ from framewire.core.topics import Topics
 MIB = 1024 * 1024
 
 
-class SecurityProtocol(str, Enum):
+class SecurityProtocol(StrEnum):
     PLAINTEXT = "PLAINTEXT"
     SSL = "SSL"
     SASL_PLAINTEXT = "SASL_PLAINTEXT"
@@ -57,12 +57,12 @@ class KafkaSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _sasl_complete(self) -> KafkaSettings:
-        if self.security_protocol.value.startswith("SASL"):
-            if not (self.sasl_mechanism and self.sasl_username and self.sasl_password):
-                raise ValueError(
-                    "SASL security protocol needs FW_KAFKA_SASL_MECHANISM, "
-                    "FW_KAFKA_SASL_USERNAME and FW_KAFKA_SASL_PASSWORD"
-                )
+        sasl = self.security_protocol.value.startswith("SASL")
+        if sasl and not (self.sasl_mechanism and self.sasl_username and self.sasl_password):
+            raise ValueError(
+                "SASL security protocol needs FW_KAFKA_SASL_MECHANISM, "
+                "FW_KAFKA_SASL_USERNAME and FW_KAFKA_SASL_PASSWORD"
+            )
         return self
 
     @property
@@ -70,7 +70,10 @@ class KafkaSettings(BaseSettings):
         return Topics(self.topic_prefix)
 
 
-def load_settings(cls: type[BaseSettings], **overrides: object) -> BaseSettings:
+S = TypeVar("S", bound=BaseSettings)
+
+
+def load_settings(cls: type[S], **overrides: Any) -> S:
     """Build a settings class, turning pydantic's validation error into a ConfigError.
 
     Called from each service's ``main()``.
@@ -81,7 +84,6 @@ def load_settings(cls: type[BaseSettings], **overrides: object) -> BaseSettings:
         return cls(**overrides)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
-            for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
         )
         raise ConfigError(f"invalid {cls.__name__}: {problems}") from None

@@ -8,6 +8,7 @@ do not compress).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Producer
@@ -19,7 +20,7 @@ from framewire.core.errors import KafkaUnavailableError
 log = logging.getLogger(__name__)
 
 
-def _error_logger(where: str):  # type: ignore[no-untyped-def]
+def _error_logger(where: str) -> Callable[[Any], None]:
     def on_error(err: Any) -> None:
         log.warning("kafka %s error: %s", where, err)
 
@@ -33,6 +34,8 @@ def common_config(settings: KafkaSettings) -> dict[str, Any]:
         "security.protocol": settings.security_protocol.value,
         "socket.connection.setup.timeout.ms": int(settings.connect_timeout_s * 1000),
         "reconnect.backoff.max.ms": 2000,
+        # librdkafka's own log lines go through stdlib logging (and its redaction filter).
+        "logger": logging.getLogger("librdkafka"),
     }
     if settings.sasl_mechanism:
         conf["sasl.mechanism"] = settings.sasl_mechanism

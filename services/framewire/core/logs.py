@@ -52,9 +52,7 @@ def setup_logging(level: str | None = None, secrets: list[str] | None = None) ->
     """Configure the root logger once per process; called from each ``main()``."""
     level = (level or os.environ.get("FW_LOG_LEVEL") or "INFO").upper()
     handler = logging.StreamHandler()
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter(secrets or []))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -1,0 +1,54 @@
+import pytest
+from framewire.core.config import KafkaSettings, SecurityProtocol, load_settings
+from framewire.core.errors import ConfigError
+from framewire.core.kafka import common_config, consumer_config, producer_config
+
+pytestmark = pytest.mark.unit
+
+
+def test_settings_are_read_from_fw_env(monkeypatch):
+    # Given connection settings in the environment
+    monkeypatch.setenv("FW_KAFKA_BOOTSTRAP", "k1:9093,k2:9093")
+    monkeypatch.setenv("FW_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    monkeypatch.setenv("FW_KAFKA_SASL_MECHANISM", "SCRAM-SHA-512")
+    monkeypatch.setenv("FW_KAFKA_SASL_USERNAME", "svc")
+    monkeypatch.setenv("FW_KAFKA_SASL_PASSWORD", "s3cret-pass")
+    monkeypatch.setenv("FW_KAFKA_TOPIC_PREFIX", "prod.")
+    # When the settings are built
+    settings = load_settings(KafkaSettings)
+    # Then they carry the values, the secret hidden from repr but passed to librdkafka
+    assert settings.bootstrap == "k1:9093,k2:9093"
+    assert settings.security_protocol is SecurityProtocol.SASL_SSL
+    assert "s3cret-pass" not in repr(settings)
+    assert common_config(settings)["sasl.password"] == "s3cret-pass"
+    assert settings.topics.frames("a") == "prod.frames.a"
+
+
+def test_settings_are_frozen():
+    settings = KafkaSettings()
+    with pytest.raises(Exception):  # noqa: B017 - pydantic raises ValidationError
+        settings.bootstrap = "x:1"  # type: ignore[misc]
+
+
+def test_incomplete_sasl_is_a_config_error(monkeypatch):
+    monkeypatch.setenv("FW_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    with pytest.raises(ConfigError, match="FW_KAFKA_SASL_USERNAME"):
+        load_settings(KafkaSettings)
+
+
+@pytest.mark.parametrize("bad", ["localhost", "host:", ":9092", "a:b"])
+def test_bootstrap_without_port_is_refused(bad):
+    with pytest.raises(ConfigError, match="host:port"):
+        load_settings(KafkaSettings, bootstrap=bad)
+
+
+def test_client_defaults_suit_frames():
+    settings = KafkaSettings()
+    prod = producer_config(settings, transactional_id="w1")
+    cons = consumer_config(settings, "g")
+    assert prod["acks"] == "all" and prod["enable.idempotence"] is True
+    assert prod["compression.type"] == "none"
+    assert prod["message.max.bytes"] > settings.max_message_bytes
+    assert cons["max.partition.fetch.bytes"] > settings.max_message_bytes
+    assert cons["isolation.level"] == "read_committed"
+    assert cons["enable.auto.commit"] is False
