@@ -1,0 +1,89 @@
+"""Loading detectors: from the zoo's local cache, or from a model server.
+
+Called once at service start-up. Any problem (unknown model, failed fetch, sha256
+mismatch, bad key, compile failure) raises ModelError, so a service never starts on a bad
+model.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from framewire.core.config import load_settings
+from framewire.models.api import Detector
+from framewire.models.cache import fetch
+from framewire.models.detector import build_detector
+from framewire.models.engine import EngineOptions, shared_core
+from framewire.models.settings import ModelsSettings
+from framewire.models.zoo import get_spec
+
+log = logging.getLogger(__name__)
+
+
+def models_settings() -> ModelsSettings:
+    settings = load_settings(ModelsSettings)
+    assert isinstance(settings, ModelsSettings)
+    return settings
+
+
+def engine_options(
+    settings: ModelsSettings,
+    cache_dir: Path,
+    *,
+    encrypted: bool,
+    device: str,
+    performance_hint: str,
+    num_requests: int | None,
+    precision: str,
+) -> EngineOptions:
+    # A compiled blob holds the weights: never cache one made from an encrypted model.
+    compiled = cache_dir / "compiled" if settings.compile_cache and not encrypted else None
+    return EngineOptions.parse(
+        device=device,
+        performance_hint=performance_hint,
+        num_requests=num_requests,
+        precision=precision,
+        cache_dir=compiled,
+    )
+
+
+def load_detector(
+    model_id: str,
+    *,
+    cache_dir: Path | None = None,
+    device: str = "CPU",
+    performance_hint: str = "LATENCY",
+    num_requests: int | None = None,
+    score_threshold: float | None = None,
+    precision: str = "auto",
+) -> Detector:
+    """Load zoo model ``model_id`` from the cache (fetching and verifying it if needed).
+
+    ``cache_dir`` defaults to ``FW_MODELS_CACHE`` (``~/.cache/framewire/models``);
+    ``precision`` is "auto", "bf16", "f32" or "f16".
+    """
+    settings = models_settings()
+    spec = get_spec(model_id)
+    cache = (cache_dir or settings.cache_dir).expanduser()
+    path = fetch(spec, cache)
+    model = shared_core().read_model(str(path))
+    opts = engine_options(
+        settings,
+        cache,
+        encrypted=False,
+        device=device,
+        performance_hint=performance_hint,
+        num_requests=num_requests,
+        precision=precision,
+    )
+    detector = build_detector(model, spec, opts, score_threshold)
+    log.info(
+        "loaded %s %s on %s (%s, %d requests)",
+        spec.model_id,
+        spec.version,
+        device,
+        detector.info.precision,
+        detector.num_requests,
+    )
+    return detector
