@@ -1,0 +1,1 @@
+"""Tools over Kafka history: tail, compare (and replay)."""

@@ -1,0 +1,100 @@
+"""``framewire compare A B``: how far model B agrees with model A on the same frames.
+
+Both topics hold DetectionResults; frames are matched by their source coordinates
+(topic, partition, offset), so a replay and the live run line up exactly. Prints a table of
+per-class counts and IoU-matched precision/recall of B against A, optionally a PNG plot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from framewire.core.records import Box, Detection
+from framewire.replay.agreement import Agreement, FrameKey, compare
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("topic_a", help="reference result topic")
+    parser.add_argument("topic_b", help="result topic judged against A")
+    parser.add_argument("--iou", type=float, default=0.5, help="IoU needed for a match (default 0.5)")
+    parser.add_argument("--plot", default=None, help="write a PNG bar chart here")
+
+
+def load_results(settings: object, topic: str) -> dict[FrameKey, Sequence[Detection]]:
+    """Every result on ``topic`` keyed by its frame's coordinates (the last one wins)."""
+    from framewire.core.codec import DetectionResult, decode
+    from framewire.core.history import history_consumer, read_range
+
+    consumer = history_consumer(settings)  # type: ignore[arg-type]
+    out: dict[FrameKey, Sequence[Detection]] = {}
+    try:
+        for msg in read_range(consumer, topic):
+            result = decode(
+                DetectionResult, msg.value(), topic=topic, partition=msg.partition(), offset=msg.offset()
+            )
+            key = (result.source_topic, result.source_partition, result.source_offset)
+            out[key] = [
+                Detection(d.class_id, d.label, d.score, Box(d.box.xmin, d.box.ymin, d.box.xmax, d.box.ymax))
+                for d in result.detections
+            ]
+    finally:
+        consumer.close()
+    return out
+
+
+def format_table(agreement: Agreement, name_a: str, name_b: str) -> str:
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{100 * x:.1f}%"
+
+    rows = [
+        f"frames compared: {agreement.frames_compared} (only in A: {agreement.only_in_a}, "
+        f"only in B: {agreement.only_in_b})",
+        f"A = {name_a}",
+        f"B = {name_b}",
+        "",
+        f"{'class':<20} {'A':>7} {'B':>7} {'matched':>8} {'precision':>10} {'recall':>8}",
+    ]
+    items = [*sorted(agreement.per_class.items()), ("TOTAL", agreement.total())]
+    for label, c in items:
+        rows.append(
+            f"{label:<20} {c.count_a:>7} {c.count_b:>7} {c.matched:>8} "
+            f"{pct(c.precision):>10} {pct(c.recall):>8}"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def plot(agreement: Agreement, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = sorted(agreement.per_class)
+    xs = range(len(labels))
+    fig, ax = plt.subplots(figsize=(max(6, len(labels) * 0.8), 4))
+    ax.bar([x - 0.2 for x in xs], [agreement.per_class[k].count_a for k in labels], 0.4, label="A")
+    ax.bar([x + 0.2 for x in xs], [agreement.per_class[k].count_b for k in labels], 0.4, label="B")
+    ax.set_xticks(list(xs), labels, rotation=30, ha="right")
+    ax.set_ylabel("detections")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def run(args: argparse.Namespace) -> int:
+    from framewire.core.config import KafkaSettings, load_settings
+
+    if not 0 < args.iou <= 1:
+        sys.stderr.write("error: --iou must be in (0, 1]\n")
+        return 2
+    settings = load_settings(KafkaSettings)
+    a, b = load_results(settings, args.topic_a), load_results(settings, args.topic_b)
+    agreement = compare(a, b, args.iou)
+    sys.stdout.write(format_table(agreement, args.topic_a, args.topic_b))
+    if args.plot:
+        plot(agreement, args.plot)
+        sys.stdout.write(f"plot written to {args.plot}\n")
+    return 0
