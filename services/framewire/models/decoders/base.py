@@ -68,8 +68,8 @@ def to_detections(
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    # Clipping keeps exp() finite on extreme logits (MediaPipe clips at 100 too).
-    return 1.0 / (1.0 + np.exp(-np.clip(x, -100.0, 100.0)))
+    # Clipping keeps exp() finite in float32 (e**89 overflows); sigmoid(80) is 1.0 anyway.
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -80.0, 80.0)))
 
 
 def require(outputs: RawOutputs, name: str, decoder: str) -> np.ndarray:
