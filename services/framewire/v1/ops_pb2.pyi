@@ -17,12 +17,14 @@ class DropRecord(_message.Message):
         REASON_BACKPRESSURE: _ClassVar[DropRecord.Reason]
         REASON_SOURCE_OVERRUN: _ClassVar[DropRecord.Reason]
         REASON_DELIVERY_FAILED: _ClassVar[DropRecord.Reason]
+        REASON_CORRUPT_INPUT: _ClassVar[DropRecord.Reason]
     REASON_UNSPECIFIED: DropRecord.Reason
     REASON_STALE: DropRecord.Reason
     REASON_STRIDE: DropRecord.Reason
     REASON_BACKPRESSURE: DropRecord.Reason
     REASON_SOURCE_OVERRUN: DropRecord.Reason
     REASON_DELIVERY_FAILED: DropRecord.Reason
+    REASON_CORRUPT_INPUT: DropRecord.Reason
     SCHEMA_VERSION_FIELD_NUMBER: _ClassVar[int]
     STREAM_ID_FIELD_NUMBER: _ClassVar[int]
     TOPIC_FIELD_NUMBER: _ClassVar[int]
