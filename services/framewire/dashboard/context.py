@@ -1,0 +1,41 @@
+"""The per-app objects every route needs, kept on ``app.state.ctx``."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from framewire.dashboard.catalog import ModelCatalog
+from framewire.dashboard.feed import Feed
+from framewire.dashboard.hub import Hub
+from framewire.dashboard.settings import DashboardSettings
+from framewire.dashboard.state import PipelineState
+from framewire.dashboard.writer import SpecWriter
+
+# Short-lived Kafka reads (resumes, old frames) allowed at once per process.
+MAX_CONCURRENT_REPLAYS = 4
+
+
+@dataclass
+class Context:
+    settings: DashboardSettings
+    hub: Hub
+    state: PipelineState
+    catalog: ModelCatalog
+    feed: Feed | None = None
+    writer: SpecWriter | None = None
+    replays: asyncio.Semaphore = field(
+        default_factory=lambda: asyncio.Semaphore(MAX_CONCURRENT_REPLAYS)
+    )
+
+
+def get_context(request: Request) -> Context:
+    ctx: Context = request.app.state.ctx
+    return ctx
+
+
+# Route parameter type: ``ctx: Ctx`` gives a handler the app's Context.
+Ctx = Annotated[Context, Depends(get_context)]

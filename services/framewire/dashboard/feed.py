@@ -1,0 +1,220 @@
+"""The dashboard's single Kafka consumer: one per process, shared by every browser tab.
+
+It uses ``assign`` (no consumer group, nothing committed): the dashboard is a viewer, and
+assigning explicitly lets it start each partition exactly where it wants and tell the loop
+that position (a ``Baseline``) before any record of it, which is what makes gap-free
+``Last-Event-ID`` resumes possible. New per-stream topics are found by polling metadata
+every ``refresh_s`` (or at once after the API creates a stream).
+
+Records are decoded on this thread and handed to the event loop in batches; at most
+``max_pending`` batches wait for the loop, after which the consumer simply stops fetching
+(Kafka keeps the data; nothing is dropped and memory stays bounded).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
+
+from framewire.core.codec import decode
+from framewire.core.config import KafkaSettings
+from framewire.core.errors import DecodeError
+from framewire.core.kafka import make_consumer
+from framewire.dashboard import metrics
+from framewire.dashboard.wire import (
+    STATE_KINDS,
+    Baseline,
+    Record,
+    TopicKind,
+    classify,
+    decode_json_or_text,
+)
+from framewire.v1.detection_pb2 import DetectionResult
+from framewire.v1.frame_pb2 import Frame
+from framewire.v1.ops_pb2 import DropRecord
+from framewire.v1.stream_pb2 import StreamSpec, StreamStatus
+
+log = logging.getLogger(__name__)
+
+PROTOBUF_KINDS: dict[TopicKind, Any] = {
+    TopicKind.FRAMES: Frame,
+    TopicKind.RESULTS: DetectionResult,
+    TopicKind.STREAMS: StreamSpec,
+    TopicKind.STATUS: StreamStatus,
+    TopicKind.DROPS: DropRecord,
+}
+# Records read back when a partition is first assigned at start-up (the rest is history).
+STARTUP_BACKLOG = {TopicKind.FRAMES: 1}
+# ... and when a topic appears later (a new stream): its first records are news.
+NEW_TOPIC_BACKLOG = 1000
+Batch = Sequence[Record | Baseline]
+
+
+class Feed:
+    """Runs the consumer thread; ``apply(batch)`` is called on ``loop`` for every batch."""
+
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        loop: asyncio.AbstractEventLoop,
+        apply: Callable[[Batch], None],
+        *,
+        refresh_s: float = 2.0,
+        frames_backlog: int = 64,
+        max_pending: int = 8,
+    ) -> None:
+        self._kafka = kafka
+        self._topics = kafka.topics
+        self._loop = loop
+        self._apply = apply
+        self._refresh_s = refresh_s
+        self._frames_backlog = frames_backlog
+        self._slots = threading.BoundedSemaphore(max_pending)
+        self._stop = threading.Event()
+        self._refresh = threading.Event()
+        self._assigned: dict[tuple[str, int], TopicKind] = {}
+        self._thread: threading.Thread | None = None
+        self.ready = threading.Event()
+        self.last_metadata_ok = 0.0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="dashboard-feed", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    def request_refresh(self) -> None:
+        """Look for new topics now (called after the API creates a stream)."""
+        self._refresh.set()
+
+    def _run(self) -> None:
+        consumer = make_consumer(
+            self._kafka, f"fw-dashboard-{uuid.uuid4().hex[:12]}", **{"enable.partition.eof": False}
+        )
+        next_sync = 0.0
+        try:
+            while not self._stop.is_set():
+                if self._refresh.is_set() or time.monotonic() >= next_sync:
+                    self._refresh.clear()
+                    self._sync(consumer)
+                    next_sync = time.monotonic() + self._refresh_s
+                if not self._assigned:
+                    self._refresh.wait(min(self._refresh_s, 0.5))
+                    continue
+                batch = [r for m in consumer.consume(500, timeout=0.2) if (r := self._read(m))]
+                if batch:
+                    self._deliver(batch)
+        except Exception:
+            log.exception("dashboard consumer stopped")
+            raise
+        finally:
+            consumer.close()
+
+    def _sync(self, consumer: Consumer) -> None:
+        try:
+            metadata = consumer.list_topics(timeout=5)
+        except KafkaException as exc:
+            log.warning("cannot read topic metadata from %s: %s", self._kafka.bootstrap, exc)
+            return
+        wanted: dict[tuple[str, int], TopicKind] = {}
+        for name, topic in metadata.topics.items():
+            kind = classify(self._topics, name)
+            if kind is not None and topic.error is None:
+                wanted.update({(name, p): kind[0] for p in topic.partitions})
+        gone = [k for k in self._assigned if k not in wanted]
+        if gone:
+            consumer.incremental_unassign([TopicPartition(t, p) for t, p in gone])
+            for key in gone:
+                del self._assigned[key]
+        new = {k: v for k, v in wanted.items() if k not in self._assigned}
+        if new and not self._assign(consumer, new):
+            return
+        self.ready.set()
+        self.last_metadata_ok = time.monotonic()
+
+    def _assign(self, consumer: Consumer, new: dict[tuple[str, int], TopicKind]) -> bool:
+        startup = not self.ready.is_set()
+        partitions, baselines = [], []
+        try:
+            for (topic, partition), kind in new.items():
+                low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), 5)
+                start = max(low, high - self._backlog(kind, startup))
+                partitions.append(TopicPartition(topic, partition, start))
+                baselines.append(Baseline(topic, partition, start - 1))
+        except KafkaException as exc:
+            log.warning("cannot read offsets of new topics, will retry: %s", exc)
+            return False
+        # The loop learns where each partition starts before any of its records arrive.
+        self._deliver(baselines)
+        consumer.incremental_assign(partitions)
+        self._assigned.update(new)
+        log.info("dashboard now reads %d partitions (+%d)", len(self._assigned), len(new))
+        return True
+
+    def _backlog(self, kind: TopicKind, startup: bool) -> int:
+        if kind in STATE_KINDS:
+            return 2**62
+        if kind is TopicKind.FRAMES:
+            return 1 if startup else self._frames_backlog
+        return STARTUP_BACKLOG.get(kind, 0) if startup else NEW_TOPIC_BACKLOG
+
+    def _read(self, message: Message) -> Record | None:
+        if message.error() is not None:
+            log.warning("dashboard consumer: %s", message.error())
+            return None
+        topic = message.topic() or ""
+        partition, offset = int(message.partition() or 0), int(message.offset() or 0)
+        kind, stream = classify(self._topics, topic) or (None, None)
+        if kind is None:
+            return None
+        metrics.RECORDS.labels(kind.value).inc()
+        payload = message.value()
+        try:
+            body = self._decode(kind, payload, topic, partition, offset)
+        except DecodeError as exc:
+            metrics.DECODE_ERRORS.labels(kind.value).inc()
+            log.warning("dashboard skipped a record: %s", exc)
+            return None
+        raw_key = message.key()
+        key = raw_key.decode("utf-8", "replace") if raw_key is not None else None
+        ts_type, ts_ms = message.timestamp()
+        kafka_time = ts_ms / 1000.0 if ts_type and ts_ms > 0 else None
+        return Record(kind, topic, partition, offset, key, body, kafka_time, stream)
+
+    @staticmethod
+    def _decode(kind: TopicKind, payload: bytes | None, topic: str, part: int, off: int) -> Any:
+        if payload is None and kind in STATE_KINDS:
+            return None  # tombstone: the key's state is deleted
+        cls = PROTOBUF_KINDS.get(kind)
+        if cls is None:
+            return decode_json_or_text(payload)
+        return decode(cls, payload, topic=topic, partition=part, offset=off)
+
+    def _deliver(self, batch: Batch) -> None:
+        # Bounded hand-over: wait (without spinning) while the loop is behind.
+        while not self._slots.acquire(timeout=0.5):
+            if self._stop.is_set():
+                return
+        try:
+            self._loop.call_soon_threadsafe(self._apply_then_release, batch)
+        except RuntimeError:  # the loop is closed: we are shutting down
+            self._slots.release()
+            self._stop.set()
+
+    def _apply_then_release(self, batch: Batch) -> None:
+        try:
+            self._apply(batch)
+        except Exception:
+            log.exception("dashboard could not apply a batch of %d records", len(batch))
+        finally:
+            self._slots.release()

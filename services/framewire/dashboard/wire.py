@@ -1,0 +1,167 @@
+"""What the dashboard reads from Kafka and how each record becomes JSON for the page.
+
+The consumer classifies topics with ``classify`` and hands ``Record``s (already decoded) to
+the loop; the converters here are pure functions shared by live events and resume replays.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from framewire.core.logs import redact_uri
+from framewire.core.topics import Topics
+from framewire.v1.detection_pb2 import DetectionResult
+from framewire.v1.ops_pb2 import DropRecord
+from framewire.v1.stream_pb2 import StreamSpec, StreamStatus
+
+
+class TopicKind(StrEnum):
+    FRAMES = "frames"
+    RESULTS = "results"
+    STREAMS = "streams"
+    STATUS = "status"
+    STATS = "stats"
+    ALERTS = "alerts"
+    DROPS = "drops"
+
+
+# Compacted topics hold current state: always read from the start to rebuild it.
+STATE_KINDS = frozenset({TopicKind.STREAMS, TopicKind.STATUS})
+
+
+def classify(topics: Topics, topic: str) -> tuple[TopicKind, str | None] | None:
+    """The kind of ``topic`` and its stream id (per-stream topics), or None if not ours."""
+    fixed = {
+        topics.streams: TopicKind.STREAMS,
+        topics.status: TopicKind.STATUS,
+        topics.stats: TopicKind.STATS,
+        topics.alerts: TopicKind.ALERTS,
+        topics.drops: TopicKind.DROPS,
+    }
+    if topic in fixed:
+        return fixed[topic], None
+    stream = topics.stream_of(topic)
+    if stream is None:
+        return None
+    if topic == topics.frames(stream):
+        return TopicKind.FRAMES, stream
+    if topic == topics.results(stream):
+        return TopicKind.RESULTS, stream
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One decoded Kafka record; ``message`` is a protobuf, a JSON value, or None (tombstone)."""
+
+    kind: TopicKind
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    message: Any
+    # Broker/producer timestamp of the record, epoch seconds.
+    kafka_time_s: float | None
+    stream_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """The consumer starts reading ``topic[partition]`` after ``last_offset``."""
+
+    topic: str
+    partition: int
+    last_offset: int
+
+
+def result_json(result: DetectionResult, topic: str, partition: int, offset: int) -> dict[str, Any]:
+    """The detection event the page draws: boxes normalised [x1, y1, x2, y2] plus its frame."""
+    latency_ms = None
+    if result.capture_time_ns and result.result_time_ns:
+        latency_ms = round((result.result_time_ns - result.capture_time_ns) / 1e6, 3)
+    return {
+        "stream_id": result.stream_id,
+        "id": f"{partition}:{offset}",
+        "topic": topic,
+        "sequence": result.frame_sequence,
+        "frame": f"{result.source_partition}:{result.source_offset}",
+        "frame_topic": result.source_topic,
+        "width": result.image_width,
+        "height": result.image_height,
+        "model": result.model_id,
+        "model_version": result.model_version,
+        "capture_time_ns": result.capture_time_ns,
+        "result_time_ns": result.result_time_ns,
+        "latency_ms": latency_ms,
+        "timings_us": {
+            "decode": result.timings.decode_us,
+            "infer": result.timings.infer_us,
+            "postprocess": result.timings.postprocess_us,
+        },
+        "detections": [
+            {
+                "class_id": d.class_id,
+                "label": d.label,
+                "score": round(d.score, 4),
+                "box": [round(v, 5) for v in (d.box.xmin, d.box.ymin, d.box.xmax, d.box.ymax)],
+            }
+            for d in result.detections
+        ],
+    }
+
+
+def spec_json(spec: StreamSpec) -> dict[str, Any]:
+    """A stream's desired state for responses and the page; credentials are redacted."""
+    return {
+        "stream_id": spec.stream_id,
+        "source_uri": redact_uri(spec.source_uri),
+        "target_fps": round(spec.target_fps, 3),
+        "width": spec.width,
+        "height": spec.height,
+        "jpeg_quality": spec.jpeg_quality,
+        "model": spec.model,
+        "enabled": spec.enabled,
+        "loop": spec.loop,
+        "max_age_ms": spec.max_age_ms,
+        "display_name": spec.display_name,
+    }
+
+
+def status_json(status: StreamStatus) -> dict[str, Any]:
+    """What the gateway reports about a stream (state names without the STATE_ prefix)."""
+    state = StreamStatus.State.Name(status.state).removeprefix("STATE_").lower()
+    return {
+        "state": state,
+        "reason": redact_uri(status.reason),
+        "fps_in": round(status.fps_in, 2),
+        "fps_out": round(status.fps_out, 2),
+        "native_width": status.native_width,
+        "native_height": status.native_height,
+        "native_fps": round(status.native_fps, 2),
+        "frames_published": status.frames_published,
+        "frames_dropped": status.frames_dropped,
+        "reconnects": status.reconnects,
+        "gateway_id": status.gateway_id,
+        "updated_time_ns": status.updated_time_ns,
+    }
+
+
+def drop_reason(drop: DropRecord) -> str:
+    return DropRecord.Reason.Name(drop.reason).removeprefix("REASON_").lower()
+
+
+def decode_json_or_text(payload: bytes | None) -> Any:
+    """Aggregator stats and alerts: JSON when they are JSON, else a short text preview.
+
+    The aggregator may publish JSON or protobuf; anything that is not JSON is shown as
+    ``{"raw": "<hex preview>"}`` so the page still signals that something arrived.
+    """
+    if payload is None:
+        return None
+    try:
+        return json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return {"raw": payload[:64].hex(), "bytes": len(payload)}
