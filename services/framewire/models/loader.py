@@ -10,11 +10,19 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import httpx
+
 from framewire.core.config import load_settings
+from framewire.core.logs import redact_uri
 from framewire.models.api import Detector
 from framewire.models.cache import fetch
+from framewire.models.crypto import decrypt_model, read_header
 from framewire.models.detector import build_detector
 from framewire.models.engine import EngineOptions, shared_core
+from framewire.models.keys import KeySource, key_source
+from framewire.models.memload import read_model_from_memory
+from framewire.models.remote import download, fetch_info
+from framewire.models.served import spec_for
 from framewire.models.settings import ModelsSettings
 from framewire.models.zoo import get_spec
 
@@ -85,5 +93,56 @@ def load_detector(
         device,
         detector.info.precision,
         detector.num_requests,
+    )
+    return detector
+
+
+def load_from_server(
+    info_url: str,
+    model_id: str,
+    *,
+    cache_dir: Path | None = None,
+    device: str = "CPU",
+    performance_hint: str = "LATENCY",
+    num_requests: int | None = None,
+    score_threshold: float | None = None,
+    precision: str = "auto",
+    keys: KeySource | None = None,
+) -> Detector:
+    """Load ``model_id`` by the seed's model-server protocol (``INFER_MODEL_INFO_URL``,
+    ``INFER_MODEL_ID``), decrypting it in memory with a key from ``keys`` (default: the
+    configured key broker) when the server marks it encrypted.
+    """
+    settings = models_settings()
+    with httpx.Client(timeout=settings.http_timeout_s, follow_redirects=True) as http:
+        served = fetch_info(http, info_url, model_id, settings)
+        spec = spec_for(served)
+        blob = download(http, served, info_url, settings)
+    model_format = spec.filename.rsplit(".", 1)[-1]
+    if served.encrypted:
+        header, _ = read_header(blob)
+        source = keys or key_source(settings)
+        header, blob = decrypt_model(blob, source.key_for(header.key_id))
+        model_format = header.format
+    model = read_model_from_memory(blob, model_format)
+    del blob  # the plaintext is not kept beyond parsing
+    cache = (cache_dir or settings.cache_dir).expanduser()
+    opts = engine_options(
+        settings,
+        cache,
+        encrypted=served.encrypted,
+        device=device,
+        performance_hint=performance_hint,
+        num_requests=num_requests,
+        precision=precision,
+    )
+    detector = build_detector(model, spec, opts, score_threshold)
+    log.info(
+        "loaded %s %s from %s (encrypted=%s, %s)",
+        spec.model_id,
+        spec.version,
+        redact_uri(info_url),
+        served.encrypted,
+        detector.info.precision,
     )
     return detector

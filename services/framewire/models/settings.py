@@ -32,6 +32,10 @@ class ModelsSettings(BaseSettings):
     # Development only: a key file (32 raw bytes, or 64 hex / 44 base64 chars) or the key itself.
     key_file: Path | None = None
     key: SecretStr | None = None
+    # Model server: bearer token sent by the loader and required by `framewire models serve`.
+    server_token: SecretStr | None = None
+    # Refuse served models whose info gives no sha256 (the seed's servers do not send one).
+    require_sha256: bool = True
     # Model-server downloads: a model bigger than this is refused.
     max_download_mb: int = Field(default=512, ge=1, le=8192)
     http_timeout_s: float = Field(default=30.0, gt=0, le=600)

@@ -64,7 +64,11 @@ class ModelSpec:
 
     @property
     def version(self) -> str:
-        """Package version plus the file's hash prefix: changes whenever the weights do."""
+        """Package version plus the file's hash prefix: changes whenever the weights do.
+
+        Served models (no recorded hash) keep the server's version as is."""
+        if not self.sha256:
+            return self.source.version
         return f"{self.source.version}+{self.sha256[:8]}"
 
 
