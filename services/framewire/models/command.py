@@ -1,0 +1,151 @@
+"""``framewire models``: fetch, list, info, serve and encrypt models.
+
+Results go to stdout; progress and errors to the log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import ssl
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from framewire.core.errors import ModelError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    fetch = sub.add_parser("fetch", help="fetch zoo models into the cache and verify them")
+    fetch.add_argument("model_ids", nargs="*", help="zoo ids (default: all)")
+    fetch.add_argument("--force", action="store_true", help="fetch again even if cached")
+    listing = sub.add_parser("list", help="list the zoo")
+    listing.add_argument("--json", action="store_true", help="JSON instead of a table")
+    info = sub.add_parser("info", help="load a model and print what it is")
+    info.add_argument("model_id")
+    info.add_argument("--device", default="CPU")
+    serve = sub.add_parser("serve", help="serve models by the model-server protocol")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8500)
+    serve.add_argument("--dir", type=Path, help="also serve the models described here")
+    serve.add_argument("--no-zoo", action="store_true", help="serve only --dir")
+    serve.add_argument("--public-url", help="base URL clients reach this server at")
+    serve.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate")
+    serve.add_argument("--tls-key", type=Path, help="private key of --tls-cert")
+    enc = sub.add_parser("encrypt", help="encrypt a model for serving (AES-256-GCM)")
+    enc.add_argument("source", help="a zoo id, or a model file (then --info is needed)")
+    enc.add_argument("--out", type=Path, required=True, help="directory to serve with --dir")
+    keys = enc.add_mutually_exclusive_group(required=True)
+    keys.add_argument("--key-file", type=Path, help="existing key (hex, base64 or raw)")
+    keys.add_argument("--generate-key", type=Path, help="write a new key here (mode 0600)")
+    enc.add_argument("--key-id", help="name the key broker knows the key by (default: id)")
+    enc.add_argument("--model-id", help="id to serve it under (default: the zoo id)")
+    enc.add_argument("--info", type=Path, help="JSON with format, decoder, labels, input")
+    for p in (fetch, info, serve, enc):
+        p.add_argument("--cache", type=Path, help="model cache (env FW_MODELS_CACHE)")
+
+
+def run(args: argparse.Namespace) -> int:
+    actions = {"fetch": _fetch, "list": _list, "info": _info, "serve": _serve, "encrypt": _encrypt}
+    return actions[args.models_command](args)
+
+
+def _cache(args: argparse.Namespace) -> Path:
+    from framewire.models.loader import models_settings
+
+    return (getattr(args, "cache", None) or models_settings().cache_dir).expanduser()
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    from framewire.models.cache import fetch
+    from framewire.models.zoo import ZOO, get_spec
+
+    cache = _cache(args)
+    for model_id in args.model_ids or list(ZOO):
+        spec = get_spec(model_id)
+        path = fetch(spec, cache, force=args.force)
+        _out(f"{model_id}\t{spec.sha256}\t{path}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from framewire.models.zoo import list_models
+
+    rows = list_models()
+    if args.json:
+        _out(json.dumps([asdict(r) for r in rows], indent=2))
+        return 0
+    _out(f"{'ID':<24} {'VERSION':<26} {'INPUT':<8} {'DECODER':<12} LABELS")
+    for r in rows:
+        size = f"{r.input_width}x{r.input_height}"
+        labels = ", ".join(r.labels[:6]) + (", ..." if len(r.labels) > 6 else "")
+        _out(f"{r.model_id:<24} {r.version:<26} {size:<8} {r.decoder:<12} {labels}")
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from framewire.models.loader import load_detector
+
+    detector = load_detector(args.model_id, cache_dir=_cache(args), device=args.device)
+    _out(json.dumps(asdict(detector.info), indent=2))
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from framewire.models.catalog import build_catalog
+    from framewire.models.loader import models_settings
+    from framewire.models.server import ModelServer
+
+    settings = models_settings()
+    catalog = build_catalog(_cache(args), args.dir, zoo=not args.no_zoo)
+    token = settings.server_token.get_secret_value() if settings.server_token else None
+    server = ModelServer(
+        catalog, host=args.host, port=args.port, token=token, public_url=args.public_url, tls=_tls(args)
+    )
+    # SIGTERM (docker stop, Kubernetes) ends serve_forever like Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
+    _out(f"serving {len(catalog)} models; INFER_MODEL_INFO_URL={server.info_url}")
+    try:
+        server.httpd.serve_forever(poll_interval=0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.httpd.server_close()
+    return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _tls(args: argparse.Namespace) -> ssl.SSLContext | None:
+    if not args.tls_cert:
+        return None
+    if not args.tls_key:
+        raise ModelError("--tls-cert needs --tls-key")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(args.tls_cert), str(args.tls_key))
+    return ctx
+
+
+def _encrypt(args: argparse.Namespace) -> int:
+    from framewire.models.encrypt import encrypt_for_serving
+
+    sidecar = encrypt_for_serving(
+        args.source,
+        args.out,
+        cache_dir=_cache(args),
+        key_file=args.key_file,
+        generate_key=args.generate_key,
+        key_id=args.key_id,
+        model_id=args.model_id,
+        info_file=args.info,
+    )
+    _out(f"wrote {sidecar} and {sidecar.with_suffix('.fwenc')}; serve with --dir {args.out}")
+    return 0
