@@ -1,0 +1,84 @@
+"""``framewire gateway``: run one gateway process until SIGINT or SIGTERM.
+
+Settings come from ``FW_GATEWAY_*`` / ``FW_KAFKA_*`` (see ``settings``); the options below
+override them. ``--stream ID=URI`` also writes that stream's spec to the registry first,
+which is how the demo seeds sample streams.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from typing import Any
+
+from framewire.core.config import load_settings
+from framewire.core.errors import ConfigError
+from framewire.core.kafka import make_producer
+from framewire.core.metrics import serve_metrics
+from framewire.core.topics import validate_stream_id
+from framewire.gateway.registry import put_spec
+from framewire.gateway.service import serve
+from framewire.gateway.settings import AssignmentMode, GatewaySettings
+from framewire.v1.stream_pb2 import StreamSpec
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--id", help="instance id shown in stream status (FW_GATEWAY_ID)")
+    parser.add_argument("--assignment", choices=[m.value for m in AssignmentMode],
+                        help="group: share streams with other gateways; all: serve every stream")
+    parser.add_argument("--metrics-port", type=int, help="Prometheus port, 0 = off")
+    parser.add_argument("--stream", action="append", default=[], metavar="ID=URI",
+                        help="register a stream before starting (repeatable)")
+    parser.add_argument("--fps", type=float, default=15.0, help="target fps for --stream")
+    parser.add_argument("--width", type=int, default=0, help="output width for --stream")
+    parser.add_argument("--height", type=int, default=0, help="output height for --stream")
+
+
+def stream_specs(items: list[str], fps: float, width: int, height: int) -> list[StreamSpec]:
+    """Specs for ``--stream ID=URI`` options; ConfigError for a malformed one."""
+    specs = []
+    for item in items:
+        stream_id, sep, uri = item.partition("=")
+        if not sep or not uri:
+            raise ConfigError(f"--stream {item!r} must look like ID=URI")
+        specs.append(StreamSpec(
+            stream_id=validate_stream_id(stream_id.strip()), source_uri=uri.strip(),
+            target_fps=fps, width=width, height=height, enabled=True, loop=True,
+        ))
+    return specs
+
+
+def register(settings: GatewaySettings, specs: list[StreamSpec]) -> None:
+    """Write specs to the registry (the topic is created by the gateway if missing)."""
+    from framewire.core.admin import TopicPolicy, ensure_topics, fixed_topics
+    from framewire.core.kafka import make_admin
+
+    topics = settings.kafka.topics
+    policy = TopicPolicy(replication=settings.topic_replication)
+    ensure_topics(make_admin(settings.kafka), fixed_topics(topics, policy))
+    producer = make_producer(settings.kafka)
+    for spec in specs:
+        put_spec(producer, topics, spec)
+    if producer.flush(settings.kafka.connect_timeout_s):
+        raise ConfigError("could not write the --stream specs to the registry in time")
+
+
+def run(args: argparse.Namespace) -> int:
+    overrides: dict[str, Any] = {
+        "id": args.id, "assignment": args.assignment, "metrics_port": args.metrics_port,
+    }
+    settings = load_settings(GatewaySettings, **{k: v for k, v in overrides.items() if v is not None})
+    assert isinstance(settings, GatewaySettings)
+    specs = stream_specs(args.stream, args.fps, args.width, args.height)
+    if specs:
+        register(settings, specs)
+    serve_metrics(settings.metrics_port, settings.metrics_addr)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    serve(settings, stop)
+    return 0

@@ -1,0 +1,171 @@
+"""The gateway process: follows the registry and its slots, runs streams, reports status.
+
+``serve(settings)`` is what ``framewire gateway`` and ``framewire up`` call. Everything
+here runs on one control thread; the streams run on their own threads (``runner``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from framewire.core.admin import TopicPolicy, TopicSpec, ensure_topics, fixed_topics, stream_topics
+from framewire.core.errors import ConfigError
+from framewire.core.kafka import check_reachable, make_admin
+from framewire.gateway.lookup import last_sequence
+from framewire.gateway.publisher import Publisher
+from framewire.gateway.reconcile import Entry, StopReason, plan_changes, slot_of
+from framewire.gateway.registry import RegistryFollower, RegistryRecord
+from framewire.gateway.runner import RunState, StreamContext, StreamRunner
+from framewire.gateway.settings import AssignmentMode, GatewaySettings
+from framewire.gateway.slots import AllSlots, GroupSlots
+from framewire.gateway.spec import InvalidStream, config_from_spec
+
+log = logging.getLogger(__name__)
+
+MOVE_FLUSH_S = 5.0  # how long a stream's frames may take to land before another gateway starts it
+
+
+class Gateway:
+    """One gateway; ``start``, then ``step`` repeatedly (or ``run``), then ``close``."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.settings = settings
+        self.topics = settings.kafka.topics
+        self.policy = TopicPolicy(replication=settings.topic_replication)
+        self._desired: dict[str, Entry] = {}
+        self._runners: dict[str, StreamRunner] = {}
+        self._next_sequences: dict[str, int] = {}  # for streams that ran here before
+        self._next_status = 0.0
+
+    def start(self) -> None:
+        """Check Kafka, create the shared topics, join the registry and the slots group."""
+        s = self.settings
+        check_reachable(s.kafka)
+        self._admin = make_admin(s.kafka)
+        slots_topic = TopicSpec(s.slots_topic, partitions=s.slots, replication=s.topic_replication)
+        ensure_topics(self._admin, [*fixed_topics(self.topics, self.policy), slots_topic])
+        self.publisher = Publisher(s)
+        self.publisher.start()
+        self._registry = RegistryFollower(s.kafka)
+        self._slots: GroupSlots | AllSlots
+        if s.assignment is AssignmentMode.GROUP:
+            self._slots = GroupSlots(s, self._on_revoked, lambda added: None)
+        else:
+            self._slots = AllSlots(s.slots)
+        self._context = StreamContext(s, self.publisher, self.topics, self._prepare)
+        log.info("gateway %s started (assignment %s, prefix %r)",
+                 s.id, s.assignment.value, s.kafka.topic_prefix)
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            self.step()
+
+    def step(self, timeout_s: float = 0.2) -> None:
+        """One control iteration; blocks at most about ``timeout_s`` waiting for Kafka."""
+        for record in self._registry.poll(timeout_s / 2):
+            self._apply(record)
+        self._slots.poll(timeout_s / 2)
+        if self._registry.loaded:
+            self._reconcile()
+        self._publish_status()
+
+    def streams(self) -> dict[str, RunState]:
+        """The streams this gateway serves and their state."""
+        return {stream_id: r.state for stream_id, r in self._runners.items()}
+
+    def close(self) -> None:
+        """Stop every stream, leave the group, flush; called once."""
+        self._stop_streams(list(self._runners), StopReason.MOVED)
+        self._slots.close()
+        self._registry.close()
+        self.publisher.close()
+        log.info("gateway %s stopped", self.settings.id)
+
+    # -- desired state -----------------------------------------------------------------
+
+    def _apply(self, record: RegistryRecord) -> None:
+        if record.error:
+            self._desired[record.key] = InvalidStream(record.key, record.error)
+        elif record.spec is None:
+            self._desired.pop(record.key, None)
+        else:
+            try:
+                self._desired[record.key] = config_from_spec(record.key, record.spec, self.settings)
+            except ConfigError as exc:
+                log.warning("stream %s: invalid spec: %s", record.key, exc.message)
+                self._desired[record.key] = InvalidStream(record.key, f"invalid spec: {exc.message}")
+
+    def _owns(self, stream_id: str) -> bool:
+        return slot_of(stream_id, self._slots.count) in self._slots.owned
+
+    def _reconcile(self) -> None:
+        running = {stream_id: r.entry for stream_id, r in self._runners.items()}
+        plan = plan_changes(self._desired, self._owns, running)
+        for reason in StopReason:
+            self._stop_streams([i for i, why in plan.stop if why is reason], reason)
+        self._stop_streams(plan.restart, None)
+        for stream_id in plan.restart + plan.start:
+            self._start_stream(stream_id)
+
+    def _on_revoked(self, slots: set[int]) -> None:
+        """Slots are leaving: stop their streams before another gateway may start them."""
+        moving = [i for i in self._runners if slot_of(i, self._slots.count) in slots]
+        self._stop_streams(moving, StopReason.MOVED)
+
+    def _start_stream(self, stream_id: str) -> None:
+        runner = StreamRunner(self._desired[stream_id], self._context,
+                              self._next_sequences.get(stream_id, 0))
+        self._runners[stream_id] = runner
+        runner.start()
+
+    def _stop_streams(self, stream_ids: list[str], reason: StopReason | None) -> None:
+        """Stop several streams at once (``reason`` None: they restart right away)."""
+        runners = [self._runners.pop(i) for i in stream_ids if i in self._runners]
+        if not runners:
+            return
+        for runner in runners:
+            runner.signal_stop()
+        for runner in runners:
+            runner.join(2.0)
+            self._next_sequences[runner.stream_id] = runner.next_sequence
+            if reason is StopReason.DELETED:
+                self.publisher.delete_status(runner.stream_id)
+                runner.counters.forget_metrics()
+            log.info("stream %s stopped (%s)", runner.stream_id, reason.value if reason else "restart")
+        if reason is StopReason.MOVED:
+            self.publisher.flush(MOVE_FLUSH_S)  # the next owner continues after our last frame
+
+    def _prepare(self, stream_id: str, floor: int) -> int:
+        """Runs on a stream's thread: create its topics, return its next sequence number."""
+        ensure_topics(self._admin, stream_topics(self.topics, stream_id, self.policy))
+        last = last_sequence(self.settings.kafka, self.topics.frames(stream_id),
+                             self.settings.kafka.connect_timeout_s)
+        return max(floor, last + 1)
+
+    # -- status ----------------------------------------------------------------------
+
+    def _publish_status(self) -> None:
+        now = time.monotonic()
+        periodic = now >= self._next_status
+        if periodic:
+            self._next_status = now + self.settings.status_interval_s
+        for runner in list(self._runners.values()):
+            if runner.take_state_change() or periodic:
+                self.publisher.publish_status(runner.status(self.settings.id))
+            if periodic:
+                drops = runner.counters.take_unreported_drops()
+                if drops:
+                    unsent = self.publisher.publish_drops(runner.stream_id, drops)
+                    runner.counters.give_back_drops(unsent)
+
+
+def serve(settings: GatewaySettings, stop: threading.Event | None = None) -> None:
+    """Run a gateway until ``stop`` is set; called by ``framewire gateway`` and ``up``."""
+    gateway = Gateway(settings)
+    gateway.start()
+    try:
+        gateway.run(stop or threading.Event())
+    finally:
+        gateway.close()
