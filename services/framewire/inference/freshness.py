@@ -1,0 +1,104 @@
+"""Freshness: which buffered frames of one partition are processed, skipped or dead-lettered.
+
+``take_next`` is called by the scheduler each time a partition's turn comes. It consumes
+items from the head of the partition's buffer until it has found one frame to process (or
+emptied the buffer), recording every skipped frame in a ``DropRange`` and every rejected
+message as a dead letter. Pure logic: no Kafka, no clocks of its own.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from framewire.inference.records import DropRange, DropReason, FrameItem, Rejected
+from framewire.inference.settings import FreshnessPolicy
+
+Item = FrameItem | Rejected
+
+
+def item_offset(item: Item) -> int:
+    return item.coords.offset if isinstance(item, FrameItem) else item.inbound.coords.offset
+
+
+@dataclass
+class Taken:
+    """What one partition gave up in one cycle; ``position`` is the next offset to commit."""
+
+    frames: list[FrameItem] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    drops: list[DropRange] = field(default_factory=list)
+    position: int | None = None
+    # Every buffered frame was stale: the partition is behind and may seek forward.
+    behind: bool = False
+
+    def drop(self, frame: FrameItem, reason: DropReason) -> None:
+        last = self.drops[-1] if self.drops else None
+        c = frame.coords
+        if last is not None and last.reason is reason and last.last_offset + 1 == c.offset:
+            self.drops[-1] = DropRange(
+                last.stream_id, last.topic, last.partition, last.first_offset, c.offset, reason
+            )
+        else:
+            self.drops.append(
+                DropRange(frame.stream_id, c.topic, c.partition, c.offset, c.offset, reason)
+            )
+
+    def note(self, item: Item) -> None:
+        self.position = item_offset(item) + 1
+
+
+@dataclass(frozen=True)
+class Freshness:
+    policy: FreshnessPolicy
+    stride: int = 1
+
+
+class PartitionCursor:
+    """Per-partition freshness state (the stride phase) and the selection step."""
+
+    def __init__(self, freshness: Freshness) -> None:
+        self._freshness = freshness
+        self._phase = 0
+
+    def take_next(self, buffer: deque[Item], stale_before_ns: int, taken: Taken) -> None:
+        """Move items from ``buffer`` into ``taken`` until one frame is chosen or it is empty."""
+        policy = self._freshness.policy
+        while buffer:
+            head = buffer[0]
+            if isinstance(head, Rejected):
+                buffer.popleft()
+                taken.rejected.append(head)
+                taken.note(head)
+                continue
+            if policy is not FreshnessPolicy.NONE and head.capture_time_ns < stale_before_ns:
+                self._skip_to_newest(buffer, stale_before_ns, taken)
+                continue
+            buffer.popleft()
+            taken.note(head)
+            if self._stride_says_skip():
+                taken.drop(head, DropReason.STRIDE)
+                continue
+            taken.frames.append(head)
+            return
+
+    def _stride_says_skip(self) -> bool:
+        if self._freshness.policy is not FreshnessPolicy.STRIDE:
+            return False
+        skip = self._phase != 0
+        self._phase = (self._phase + 1) % self._freshness.stride
+        return skip
+
+    def _skip_to_newest(self, buffer: deque[Item], stale_before_ns: int, taken: Taken) -> None:
+        """Drop every buffered frame older than the newest one (all if the newest is stale)."""
+        newest = next((i for i in reversed(buffer) if isinstance(i, FrameItem)), None)
+        keep_newest = newest is not None and newest.capture_time_ns >= stale_before_ns
+        while buffer and not (keep_newest and buffer[0] is newest):
+            item = buffer.popleft()
+            taken.note(item)
+            if isinstance(item, Rejected):
+                taken.rejected.append(item)
+            else:
+                taken.drop(item, DropReason.STALE)
+        self._phase = 0
+        taken.behind = not keep_newest

@@ -1,0 +1,150 @@
+"""The worker's Kafka clients: a pattern-subscribed consumer, a transactional producer, admin.
+
+Built once per worker by ``KafkaIO.open`` (which fails fast with a clear error when the
+broker is unreachable) and closed by ``close``, which leaves the consumer group.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+from framewire.core.admin import TopicPolicy, ensure_topics, fixed_topics, results_topic
+from framewire.core.kafka import check_reachable, make_admin, make_consumer, make_producer
+from framewire.inference.scheduler import TP
+from framewire.inference.settings import InferenceSettings
+from framewire.inference.txn import TxnPublisher
+
+log = logging.getLogger(__name__)
+
+RebalanceCallback = Callable[[Consumer, list[TopicPartition]], None]
+
+
+class KafkaIO:
+    def __init__(
+        self, settings: InferenceSettings, consumer: Consumer, producer: Producer,
+        admin: AdminClient,
+    ) -> None:
+        self._s = settings
+        self.consumer = consumer
+        self.producer = producer
+        self._admin = admin
+        self._paused: set[TP] = set()
+        self._ensured: set[str] = set()
+        self.publisher = TxnPublisher(
+            producer, consumer.consumer_group_metadata, settings.kafka.topics,
+            worker_id=settings.worker_id, dlq_max_value_bytes=settings.dlq_max_value_bytes,
+            timeout_s=max(10.0, settings.kafka.connect_timeout_s),
+        )
+
+    @classmethod
+    def open(cls, settings: InferenceSettings) -> KafkaIO:
+        """Check the broker, create missing shared topics, register the transactional id."""
+        k = settings.kafka
+        check_reachable(k)
+        admin = make_admin(k)
+        _create_missing(admin, fixed_topics(k.topics, TopicPolicy()))
+        consumer = make_consumer(
+            k, settings.group, **{
+                "auto.offset.reset": "earliest",  # a new stream's first frames count too
+                "client.id": f"fw-inference-{settings.worker_id}",
+                "session.timeout.ms": settings.session_timeout_ms,
+                "heartbeat.interval.ms": max(500, settings.session_timeout_ms // 5),
+                "topic.metadata.refresh.interval.ms": settings.metadata_refresh_ms,
+            },
+        )
+        producer = make_producer(
+            k, transactional_id=settings.transactional_id, **{
+                "linger.ms": 1,
+                # Back off briefly when a new transaction races the previous one's markers.
+                "retry.backoff.ms": 10,
+                "transaction.timeout.ms": settings.transaction_timeout_ms,
+                "client.id": f"fw-inference-{settings.worker_id}",
+            },
+        )
+        io = cls(settings, consumer, producer, admin)
+        io.publisher.init()
+        return io
+
+    def subscribe(
+        self, on_assign: RebalanceCallback, on_revoke: RebalanceCallback,
+        on_lost: RebalanceCallback,
+    ) -> None:
+        pattern = self._s.kafka.topics.frames_pattern
+        self.consumer.subscribe([pattern], on_assign=on_assign, on_revoke=on_revoke,
+                                on_lost=on_lost)
+        log.info("group %s subscribed to %s as %s", self._s.group, pattern,
+                 self._s.transactional_id)
+
+    def fetch(self, timeout_s: float, max_messages: int) -> list[Message]:
+        """Block up to ``timeout_s`` for the first message, then take what is queued."""
+        first = self.consumer.poll(timeout_s)
+        if first is None:
+            return []
+        return [first, *self.consumer.consume(max_messages - 1, 0)]
+
+    def pause(self, tp: TP) -> None:
+        if tp not in self._paused:
+            self.consumer.pause([TopicPartition(*tp)])
+            self._paused.add(tp)
+
+    def resume(self, tp: TP) -> None:
+        if tp in self._paused:
+            self.consumer.resume([TopicPartition(*tp)])
+            self._paused.discard(tp)
+
+    def paused(self) -> list[TP]:
+        return list(self._paused)
+
+    def forget(self, tp: TP) -> None:
+        self._paused.discard(tp)
+
+    def seek(self, tp: TP, offset: int) -> None:
+        self.consumer.seek(TopicPartition(tp[0], tp[1], offset))
+
+    def high_watermark(self, tp: TP) -> int:
+        """The partition's end offset from the last fetch (no broker round trip); -1 unknown."""
+        try:
+            _, high = self.consumer.get_watermark_offsets(TopicPartition(*tp), cached=True)
+        except KafkaException:
+            return -1
+        return int(high) if high is not None and high >= 0 else -1
+
+    def offset_for_time(self, tp: TP, timestamp_ms: int) -> int | None:
+        """First offset with a timestamp at or after ``timestamp_ms``, -1 when no message is
+        that recent, None when the broker did not answer."""
+        query = [TopicPartition(tp[0], tp[1], timestamp_ms)]
+        try:
+            found = self.consumer.offsets_for_times(query, timeout=self._s.kafka.connect_timeout_s)
+        except KafkaException as exc:
+            log.warning("offset lookup by time failed for %s[%s]: %s", tp[0], tp[1], exc)
+            return None
+        return int(found[0].offset)
+
+    def ensure_results_topics(self, frames_topics: set[str]) -> None:
+        """Create the results topic of each newly assigned stream, once per topic."""
+        topics = self._s.kafka.topics
+        streams = {topics.stream_of(t) for t in frames_topics - self._ensured}
+        specs = [results_topic(topics, s, TopicPolicy()) for s in streams if s]
+        if specs:
+            _create_missing(self._admin, specs)
+        self._ensured |= frames_topics
+
+    def close(self) -> None:
+        """Leave the group (revoke callbacks run first) and flush the producer."""
+        try:
+            self.consumer.close()
+        finally:
+            self.producer.flush(5.0)
+
+
+def _create_missing(admin: AdminClient, specs: list[Any]) -> None:
+    # Only create: configs of existing topics belong to whoever created them.
+    existing = set(admin.list_topics(timeout=10).topics)
+    missing = [s for s in specs if s.name not in existing]
+    if missing:
+        ensure_topics(admin, missing)

@@ -1,0 +1,54 @@
+"""``framewire inference``: run one worker of the inference consumer group.
+
+Options override the ``FW_INFERENCE_*`` environment. SIGTERM and SIGINT stop the worker
+gracefully: in-flight cycles are finished and committed, then it leaves the group.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from typing import Any
+
+from framewire.core.config import load_settings
+from framewire.inference.service import run_worker
+from framewire.inference.settings import FreshnessPolicy, InferenceSettings
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--worker-id", help="stable worker id (env FW_INFERENCE_WORKER_ID)")
+    parser.add_argument("--model", help="zoo model id (env FW_INFERENCE_MODEL)")
+    parser.add_argument("--model-server-url", help="model server info URL")
+    parser.add_argument(
+        "--freshness", choices=[p.value for p in FreshnessPolicy],
+        help="what to do with frames older than --max-age-ms",
+    )
+    parser.add_argument("--max-age-ms", type=int, help="maximum frame age (default 500)")
+    parser.add_argument("--stride", type=int, help="k for --freshness stride")
+    parser.add_argument("--http-port", type=int, help="health and metrics port (-1: off)")
+
+
+def settings_from(args: argparse.Namespace) -> InferenceSettings:
+    """Environment settings with the command line's options on top; ConfigError if invalid."""
+    names = ("worker_id", "model", "model_server_url", "freshness", "max_age_ms", "stride",
+             "http_port")
+    overrides: dict[str, Any] = {
+        n: getattr(args, n) for n in names if getattr(args, n, None) is not None
+    }
+    settings = load_settings(InferenceSettings, **overrides)
+    assert isinstance(settings, InferenceSettings)
+    return settings
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    run_worker(settings, stop)
+    return 0

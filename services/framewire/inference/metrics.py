@@ -1,0 +1,69 @@
+"""Prometheus metrics of one worker, in its own registry (several workers may share a process).
+
+Updated by the worker thread after each committed cycle, so counters only ever count
+what read_committed readers can see.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from framewire.core.metrics import LATENCY_BUCKETS
+
+P = "framewire_inference_"
+_BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64)
+_LAG_BUCKETS = (*LATENCY_BUCKETS, 30.0, 60.0)
+
+
+class InferenceMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.frames_in = Counter(P + "frames_in_total", "Frames consumed", ["stream"], registry=r)
+        self.results_out = Counter(
+            P + "results_out_total", "Results committed", ["stream"], registry=r
+        )
+        self.drops = Counter(
+            P + "drops_total", "Frames skipped (committed drop records)", ["stream", "reason"],
+            registry=r,
+        )
+        self.dead_letters = Counter(
+            P + "dead_letters_total", "Messages sent to the DLQ", ["kind"], registry=r
+        )
+        self.infer_latency = Histogram(
+            P + "infer_seconds", "Inference time per request", buckets=LATENCY_BUCKETS, registry=r
+        )
+        self.capture_to_result = Histogram(
+            P + "capture_to_result_seconds", "Capture to committed result", ["stream"],
+            buckets=_LAG_BUCKETS, registry=r,
+        )
+        self.batch_size = Histogram(
+            P + "batch_size", "Images per inference request", buckets=_BATCH_BUCKETS, registry=r
+        )
+        self.transactions = Counter(
+            P + "transactions_total", "Transactions by outcome", ["outcome"], registry=r
+        )
+        self.commit_latency = Histogram(
+            P + "commit_seconds", "Time to publish and commit a cycle", buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.lag_messages = Gauge(
+            P + "consumer_lag_messages", "Messages behind the high watermark",
+            ["topic", "partition"], registry=r,
+        )
+        self.lag_seconds = Gauge(
+            P + "consumer_lag_seconds", "Age of the oldest unprocessed frame",
+            ["topic", "partition"], registry=r,
+        )
+        self.assigned = Gauge(P + "assigned_partitions", "Partitions assigned", registry=r)
+        self.model_info = Gauge(
+            P + "model_info", "Model in use (value 1)", ["model", "version"], registry=r
+        )
+
+    def forget_partition(self, topic: str, partition: int) -> None:
+        """Remove a revoked partition's lag series so stale values are not scraped."""
+        for gauge in (self.lag_messages, self.lag_seconds):
+            with contextlib.suppress(KeyError):
+                gauge.remove(topic, str(partition))

@@ -1,0 +1,119 @@
+"""Fairness: bounded per-partition buffers served round-robin.
+
+The worker ``add``s every consumed item to its partition's buffer and pauses a partition
+whose buffer is full, so memory stays bounded and one busy stream cannot crowd out the
+others. ``select`` builds one cycle by taking one frame per partition in turn (rotating the
+starting partition between cycles) until the cycle is full: under overload every assigned
+stream gets the same share, whichever partition holds the most data.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from framewire.inference.freshness import Freshness, Item, PartitionCursor, Taken, item_offset
+from framewire.inference.records import DropRange, FrameItem, Rejected
+
+TP = tuple[str, int]
+
+
+@dataclass
+class Cycle:
+    """One cycle's selection: frames to process, dead letters, drops, offsets to commit."""
+
+    frames: list[FrameItem] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    drops: list[DropRange] = field(default_factory=list)
+    positions: dict[TP, int] = field(default_factory=dict)
+    behind: list[TP] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.frames or self.rejected or self.drops or self.positions)
+
+
+class Scheduler:
+    """Round-robin over partitions with bounded buffers; owned by the worker thread."""
+
+    def __init__(self, freshness: Freshness, capacity: int) -> None:
+        self._freshness = freshness
+        self._capacity = capacity
+        self._buffers: dict[TP, deque[Item]] = {}
+        self._cursors: dict[TP, PartitionCursor] = {}
+        self._order: list[TP] = []
+        self._next = 0
+
+    def add_partition(self, tp: TP) -> None:
+        if tp not in self._buffers:
+            self._buffers[tp] = deque()
+            self._cursors[tp] = PartitionCursor(self._freshness)
+            self._order.append(tp)
+
+    def remove_partition(self, tp: TP) -> int | None:
+        """Forget a partition; return the offset of its oldest unhandled item, if any."""
+        buffer = self._buffers.pop(tp, None)
+        self._cursors.pop(tp, None)
+        if tp in self._order:
+            index = self._order.index(tp)
+            self._order.pop(index)
+            if index < self._next:
+                self._next -= 1
+        return item_offset(buffer[0]) if buffer else None
+
+    def add(self, tp: TP, item: Item) -> bool:
+        """Buffer ``item``; True when the partition's buffer is full (pause it)."""
+        self.add_partition(tp)
+        buffer = self._buffers[tp]
+        buffer.append(item)
+        return len(buffer) >= self._capacity
+
+    def has_room(self, tp: TP) -> bool:
+        """True when a paused partition has drained to half its capacity (resume it)."""
+        buffer = self._buffers.get(tp)
+        return buffer is None or len(buffer) <= self._capacity // 2
+
+    def buffered(self, tp: TP | None = None) -> int:
+        if tp is not None:
+            return len(self._buffers.get(tp, ()))
+        return sum(len(b) for b in self._buffers.values())
+
+    def oldest_capture_ns(self, tp: TP) -> int | None:
+        frame = next((i for i in self._buffers.get(tp, ()) if isinstance(i, FrameItem)), None)
+        return frame.capture_time_ns if frame else None
+
+    def select(self, max_frames: int, stale_before_ns: int) -> Cycle:
+        """Take up to ``max_frames`` frames, one per partition per round, starting after the
+        partition that was served first last time."""
+        taken: dict[TP, Taken] = {}
+        cycle = Cycle()
+        n = len(self._order)
+        start = self._next % n if n else 0
+        progress = True
+        while progress and len(cycle.frames) < max_frames:
+            progress = False
+            for i in range(n):
+                if len(cycle.frames) >= max_frames:
+                    break
+                tp = self._order[(start + i) % n]
+                if not self._buffers[tp]:
+                    continue
+                t = taken.setdefault(tp, Taken())
+                before = len(t.frames)
+                self._cursors[tp].take_next(self._buffers[tp], stale_before_ns, t)
+                if len(t.frames) > before:
+                    cycle.frames.append(t.frames[-1])
+                    self._next = (start + i + 1) % n
+                progress = True
+        self._collect(taken, cycle)
+        return cycle
+
+    @staticmethod
+    def _collect(taken: dict[TP, Taken], cycle: Cycle) -> None:
+        for tp, t in taken.items():
+            cycle.rejected.extend(t.rejected)
+            cycle.drops.extend(t.drops)
+            if t.position is not None:
+                cycle.positions[tp] = t.position
+            if t.behind:
+                cycle.behind.append(tp)

@@ -1,0 +1,109 @@
+"""``run_worker``: one inference worker, in-process, until a stop event is set.
+
+Called by ``framewire inference`` (main.py), by ``framewire up``, by tests and by the
+benchmark. It loads the model, opens the Kafka clients, serves health and metrics, runs the
+worker loop and, when stopped, finishes in-flight work, commits it and leaves the group.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from framewire.inference.engine import Engine
+from framewire.inference.freshness import Freshness
+from framewire.inference.health import Health, HealthServer
+from framewire.inference.jpeg import JpegLimits
+from framewire.inference.kafka_io import KafkaIO
+from framewire.inference.metrics import InferenceMetrics
+from framewire.inference.modelwatch import ModelWatcher, load_model, served_version
+from framewire.inference.scheduler import Scheduler
+from framewire.inference.settings import InferenceSettings
+from framewire.inference.slot import ModelSlot
+from framewire.inference.worker import Worker
+from framewire.models.api import Detector
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerHandle:
+    """What a caller of ``run_worker`` can see once the worker runs."""
+
+    settings: InferenceSettings
+    metrics: InferenceMetrics
+    health: Health
+    slot: ModelSlot
+    # Bound port of the health server; None when disabled.
+    http_port: int | None
+
+
+def run_worker(
+    settings: InferenceSettings,
+    stop_event: threading.Event,
+    *,
+    detector: Detector | None = None,
+    on_started: Callable[[WorkerHandle], None] | None = None,
+) -> None:
+    """Run a worker until ``stop_event`` is set; ``detector`` overrides the configured model."""
+    metrics = InferenceMetrics()
+    health = Health(stall_after_s=max(30.0, 10 * settings.poll_timeout_s))
+    server = _start_http(settings, health, metrics)
+    slot = ModelSlot(detector or load_model(settings))
+    _note_model(metrics, slot.current)
+    watcher = _start_watcher(settings, slot, metrics) if detector is None else None
+    engine = Engine(
+        slot, decode_threads=settings.decode_threads, max_batch=settings.max_batch,
+        limits=JpegLimits(settings.max_side, settings.max_jpeg_bytes),
+    )
+    scheduler = Scheduler(Freshness(settings.freshness, settings.stride), settings.partition_buffer)
+    try:
+        io = KafkaIO.open(settings)
+        try:
+            worker = Worker(settings, io, engine, scheduler, metrics, health)
+            if on_started is not None:
+                on_started(WorkerHandle(settings, metrics, health, slot,
+                                        server.port if server else None))
+            worker.run(stop_event)
+        finally:
+            io.close()
+    finally:
+        if watcher is not None:
+            watcher.stop()
+        engine.close()
+        if server is not None:
+            server.stop()
+    log.info("worker %s stopped", settings.worker_id)
+
+
+def _start_http(
+    settings: InferenceSettings, health: Health, metrics: InferenceMetrics
+) -> HealthServer | None:
+    if settings.http_port < 0:
+        return None
+    server = HealthServer(health, metrics.registry, settings.http_host, settings.http_port)
+    server.start()
+    return server
+
+
+def _note_model(metrics: InferenceMetrics, detector: Detector) -> None:
+    metrics.model_info.clear()
+    metrics.model_info.labels(detector.info.model_id, detector.info.version).set(1)
+
+
+def _start_watcher(
+    settings: InferenceSettings, slot: ModelSlot, metrics: InferenceMetrics
+) -> ModelWatcher | None:
+    if not settings.model_server_url:
+        return None
+    watcher = ModelWatcher(
+        slot, settings.model_poll_s,
+        probe=lambda: served_version(settings),
+        load=lambda: load_model(settings),
+        on_switch=lambda d: _note_model(metrics, d),
+        where=settings.model_server_url,
+    )
+    watcher.start()
+    return watcher

@@ -1,0 +1,103 @@
+"""Settings of the inference service, read from ``FW_INFERENCE_*`` (Kafka from ``FW_KAFKA_*``).
+
+Built in ``main.run()`` (or by whoever calls ``run_worker``), never at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from enum import StrEnum
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from framewire.core.config import KafkaSettings
+
+_WORKER_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+
+
+class FreshnessPolicy(StrEnum):
+    """What a worker does with frames it cannot process in time."""
+
+    # Skip frames older than the maximum age, jumping to the newest one.
+    LATEST = "latest"
+    # Process every k-th frame (``stride``), and skip stale ones like ``latest``.
+    STRIDE = "stride"
+    # Process everything in order, however old (replay).
+    NONE = "none"
+
+
+def default_worker_id() -> str:
+    """A stable id for this worker: the host name (a pod name under Kubernetes)."""
+    name = os.environ.get("HOSTNAME") or socket.gethostname() or "worker"
+    return re.sub(r"[^A-Za-z0-9._-]", "-", name)[:100]
+
+
+class InferenceSettings(BaseSettings):
+    """Everything ``framewire inference`` can be told; env prefix ``FW_INFERENCE_``."""
+
+    model_config = SettingsConfigDict(env_prefix="FW_INFERENCE_", frozen=True, extra="ignore")
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    # Stable per worker: it names the transactional id, so a restart fences its zombie.
+    worker_id: str = Field(default_factory=default_worker_id)
+    # Consumer group; default ``<topic prefix>inference``.
+    group_id: str | None = None
+
+    model: str = "ssd-mobilenet-v2-oidv4"
+    # Model server base URL; when set, models come from it and new versions are picked up.
+    model_server_url: str | None = None
+    model_poll_s: float = Field(default=30.0, ge=1.0, le=3600)
+    model_cache_dir: str | None = None
+    device: str = "CPU"
+    performance_hint: str = "LATENCY"
+    num_requests: int | None = Field(default=None, ge=1, le=64)
+    score_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    # Images per inference request when the model accepts a batch (cross-stream batching).
+    max_batch: int = Field(default=4, ge=1, le=64)
+
+    freshness: FreshnessPolicy = FreshnessPolicy.LATEST
+    max_age_ms: int = Field(default=500, ge=1, le=3_600_000)
+    stride: int = Field(default=2, ge=1, le=1000)
+
+    # Frames handed to one transaction at most (one consume-infer-commit cycle).
+    cycle_frames: int = Field(default=8, ge=1, le=1024)
+    # Frames buffered per partition before the partition is paused (bounded memory).
+    partition_buffer: int = Field(default=16, ge=2, le=4096)
+    decode_threads: int = Field(default=2, ge=1, le=32)
+    # Frames larger than this are refused before decoding (pixels per side, total bytes).
+    max_side: int = Field(default=8192, ge=16, le=65536)
+    max_jpeg_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    # Dead letters keep the original value when it is at most this many bytes.
+    dlq_max_value_bytes: int = Field(default=1024 * 1024, ge=0)
+
+    # How long the idle loop blocks in consume(); also the stop latency.
+    poll_timeout_s: float = Field(default=0.5, gt=0, le=10)
+    session_timeout_ms: int = Field(default=10_000, ge=1000, le=300_000)
+    metadata_refresh_ms: int = Field(default=5000, ge=100, le=300_000)
+    transaction_timeout_ms: int = Field(default=60_000, ge=1000, le=900_000)
+
+    # Health, readiness and /metrics; 0 picks a free port, -1 disables the server.
+    http_port: int = Field(default=9400, ge=-1, le=65535)
+    http_host: str = "0.0.0.0"
+
+    @field_validator("worker_id")
+    @classmethod
+    def _worker_id_legal(cls, value: str) -> str:
+        if not _WORKER_ID_RE.match(value):
+            raise ValueError(
+                f"worker id {value!r} may only contain letters, digits, '.', '_' and '-' "
+                "(1 to 100 characters)"
+            )
+        return value
+
+    @property
+    def group(self) -> str:
+        return self.group_id or f"{self.kafka.topic_prefix}inference"
+
+    @property
+    def transactional_id(self) -> str:
+        """Derived from group and worker id: the same worker restarting fences its zombie."""
+        return f"{self.group}.{self.worker_id}"

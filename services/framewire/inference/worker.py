@@ -1,0 +1,270 @@
+"""The worker loop: consume frames, run cycles through the engine, publish them exactly once.
+
+One thread owns the consumer, the transactional producer and the scheduler. Each turn it
+blocks in ``poll`` (idle) or on the oldest in-flight cycle (busy), starts the next cycle as
+soon as one finishes and then commits the finished one, so inference overlaps commits. At
+most two cycles are in flight; buffers are bounded by pausing full partitions.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+
+from framewire.core.errors import FramewireError
+from framewire.inference.engine import CycleWork, Engine
+from framewire.inference.health import Health
+from framewire.inference.kafka_io import KafkaIO
+from framewire.inference.metrics import InferenceMetrics
+from framewire.inference.records import Coords, DropRange, DropReason, Inbound, Processed, Rejected
+from framewire.inference.scheduler import TP, Cycle, Scheduler
+from framewire.inference.settings import InferenceSettings
+from framewire.inference.txn import TransactionAborted
+from framewire.inference.wire import read_frame
+
+log = logging.getLogger(__name__)
+
+_MAX_PENDING = 2
+_FETCH_BATCH = 256
+
+
+class InferenceFailed(FramewireError):
+    """The model failed on a whole cycle; the worker stops without committing it."""
+
+
+@dataclass
+class InFlight:
+    cycle: Cycle
+    work: CycleWork
+    started: float
+
+
+class Worker:
+    """Runs until ``stop`` is set; build one per ``run_worker`` call."""
+
+    def __init__(
+        self, settings: InferenceSettings, io: KafkaIO, engine: Engine, scheduler: Scheduler,
+        metrics: InferenceMetrics, health: Health,
+    ) -> None:
+        self._s = settings
+        self._io = io
+        self._engine = engine
+        self._scheduler = scheduler
+        self._metrics = metrics
+        self._health = health
+        self._topics = settings.kafka.topics
+        self._pending: deque[InFlight] = deque()
+        # Per partition: the first offset not yet committed (rewind target), next to fetch.
+        self._base: dict[TP, int] = {}
+        self._fetched: dict[TP, int] = {}
+        self._assigned: set[TP] = set()
+        self._cycle_s = 0.02
+        self._lag_due = 0.0
+
+    def run(self, stop: threading.Event) -> None:
+        self._io.subscribe(self._on_assign, self._on_revoke, self._on_lost)
+        self._health.set_ready(True)
+        while not stop.is_set():
+            self._turn()
+        self._health.set_ready(False, "stopping")
+        self._finish_pending()
+
+    def _turn(self) -> None:
+        self._health.beat()
+        busy = bool(self._pending) or self._scheduler.buffered() > 0
+        self._ingest(self._io.fetch(0.0 if busy else self._s.poll_timeout_s, _FETCH_BATCH))
+        if not self._pending:
+            self._dispatch()
+        if self._pending and self._pending[0].work.wait(self._s.poll_timeout_s):
+            done = self._pending.popleft()
+            self._dispatch()  # the next cycle computes while this one commits
+            self._commit(done)
+        self._update_lag()
+
+    # -- intake ---------------------------------------------------------------------------
+
+    def _ingest(self, messages: list[Message]) -> None:
+        for m in messages:
+            error = m.error()
+            if error is not None:
+                if error.code() != KafkaError._PARTITION_EOF:
+                    log.warning("consumer error: %s", error)
+                continue
+            inbound = _inbound(m)
+            c = inbound.coords
+            tp = (c.topic, c.partition)
+            if tp not in self._assigned or c.offset < self._fetched.get(tp, -1):
+                continue  # stale delivery from before a revoke, seek or rewind
+            self._fetched[tp] = c.offset + 1
+            self._base.setdefault(tp, c.offset)
+            item = read_frame(inbound, self._topics.stream_of(c.topic))
+            if not isinstance(item, Rejected):
+                self._metrics.frames_in.labels(item.stream_id).inc()
+            if self._scheduler.add(tp, item):
+                self._io.pause(tp)
+
+    # -- cycles ---------------------------------------------------------------------------
+
+    def _budget_ns(self) -> int:
+        """Max age minus the time a chosen frame still needs to become a committed result."""
+        max_age = self._s.max_age_ms * 1_000_000
+        return max_age - min(max_age // 2, int(2 * self._cycle_s * 1e9))
+
+    def _dispatch(self) -> None:
+        if len(self._pending) >= _MAX_PENDING:
+            return
+        cycle = self._scheduler.select(self._s.cycle_frames, time.time_ns() - self._budget_ns())
+        if cycle.empty:
+            return
+        for tp in cycle.behind:
+            self._seek_forward(tp, cycle)
+        for tp in self._io.paused():
+            if self._scheduler.has_room(tp):
+                self._io.resume(tp)
+        work = self._engine.submit(cycle.frames)
+        self._pending.append(InFlight(cycle, work, time.monotonic()))
+
+    def _seek_forward(self, tp: TP, cycle: Cycle) -> None:
+        """Every buffered frame was stale: jump past the stale backlog still on the broker."""
+        position = cycle.positions.get(tp)
+        high = self._io.high_watermark(tp)
+        if position is None or high - position <= self._s.partition_buffer:
+            return  # a short backlog is cheaper to read and drop than to look up
+        found = self._io.offset_for_time(tp, (time.time_ns() - self._budget_ns()) // 1_000_000)
+        if found is None:
+            return
+        target = high if found < 0 else found
+        if target <= position:
+            return
+        stream = self._topics.stream_of(tp[0]) or ""
+        cycle.drops.append(DropRange(
+            stream, tp[0], tp[1], position, target - 1, DropReason.STALE, "seek forward"
+        ))
+        self._io.seek(tp, target)
+        cycle.positions[tp] = target
+        self._fetched[tp] = target
+
+    def _commit(self, done: InFlight) -> None:
+        try:
+            outcomes = done.work.results()
+        except Exception as exc:
+            raise InferenceFailed(f"inference failed: {exc}") from exc
+        processed = [o for o in outcomes if isinstance(o, Processed)]
+        rejected = done.cycle.rejected + [o for o in outcomes if isinstance(o, Rejected)]
+        started = time.monotonic()
+        try:
+            self._io.publisher.publish(processed, rejected, done.cycle.drops, done.cycle.positions)
+        except TransactionAborted:
+            self._metrics.transactions.labels("aborted").inc()
+            self._rewind()
+            return
+        self._base.update(done.cycle.positions)
+        self._cycle_s = 0.8 * self._cycle_s + 0.2 * (time.monotonic() - done.started)
+        self._record(done, processed, rejected, time.monotonic() - started)
+
+    def _record(
+        self, done: InFlight, processed: list[Processed], rejected: list[Rejected], commit_s: float
+    ) -> None:
+        m = self._metrics
+        m.transactions.labels("committed").inc()
+        m.commit_latency.observe(commit_s)
+        now = time.time_ns()
+        for p in processed:
+            m.results_out.labels(p.frame.stream_id).inc()
+            m.capture_to_result.labels(p.frame.stream_id).observe(
+                max(0.0, (now - p.frame.capture_time_ns) / 1e9)
+            )
+            m.infer_latency.observe(p.timing.infer_us / 1e6)
+        for size in done.work.batch_sizes:
+            m.batch_size.observe(size)
+        for r in rejected:
+            m.dead_letters.labels(r.kind.value).inc()
+        for d in done.cycle.drops:
+            m.drops.labels(d.stream_id, d.reason.value).inc(d.count)
+
+    def _finish_pending(self) -> None:
+        """Commit every in-flight cycle; called on stop and before partitions are revoked."""
+        while self._pending:
+            head = self._pending.popleft()
+            head.work.wait()
+            self._commit(head)
+
+    def _rewind(self) -> None:
+        """After an abort: forget everything uncommitted and re-read it from the broker."""
+        for inflight in self._pending:
+            inflight.work.wait()
+        self._pending.clear()
+        for tp in list(self._assigned):
+            self._scheduler.remove_partition(tp)
+            self._scheduler.add_partition(tp)
+            if tp in self._base:
+                self._io.seek(tp, self._base[tp])
+                self._fetched[tp] = self._base[tp]
+        for tp in self._io.paused():
+            self._io.resume(tp)
+
+    # -- rebalance callbacks (run inside poll/consume on this thread) ------------------------
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        tps = [(p.topic, p.partition) for p in partitions]
+        log.info("assigned %s", ", ".join(f"{t}[{p}]" for t, p in tps) or "nothing")
+        for tp in tps:
+            self._assigned.add(tp)
+            self._scheduler.add_partition(tp)
+        self._io.ensure_results_topics({t for t, _ in tps})
+        self._metrics.assigned.set(len(self._assigned))
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        log.info("revoking %s", ", ".join(f"{p.topic}[{p.partition}]" for p in partitions))
+        self._finish_pending()  # we still own them: commit what was done
+        for p in partitions:
+            self._forget((p.topic, p.partition))
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        log.warning("lost %d partitions; discarding their uncommitted work", len(partitions))
+        for p in partitions:
+            self._forget((p.topic, p.partition))
+        self._rewind()
+
+    def _forget(self, tp: TP) -> None:
+        self._scheduler.remove_partition(tp)
+        self._assigned.discard(tp)
+        self._base.pop(tp, None)
+        self._fetched.pop(tp, None)
+        self._io.forget(tp)
+        self._metrics.forget_partition(*tp)
+        self._metrics.assigned.set(len(self._assigned))
+
+    def _update_lag(self) -> None:
+        now = time.monotonic()
+        if now < self._lag_due:
+            return
+        self._lag_due = now + 1.0
+        wall = time.time_ns()
+        for tp in self._assigned:
+            high = self._io.high_watermark(tp)
+            if high < 0 or tp not in self._base:
+                continue
+            lag = max(0, high - self._base[tp])
+            self._metrics.lag_messages.labels(tp[0], str(tp[1])).set(lag)
+            oldest = self._scheduler.oldest_capture_ns(tp)
+            age = (wall - oldest) / 1e9 if oldest and lag else 0.0
+            self._metrics.lag_seconds.labels(tp[0], str(tp[1])).set(max(0.0, age))
+
+
+def _inbound(m: Message) -> Inbound:
+    _, timestamp = m.timestamp()
+    headers = tuple((str(h[0]), _as_bytes(h[1])) for h in (m.headers() or ()))
+    coords = Coords(str(m.topic()), int(m.partition() or 0), int(m.offset() or 0))
+    return Inbound(coords, _as_bytes(m.key()), m.value(), headers, int(timestamp))
+
+
+def _as_bytes(value: str | bytes | None) -> bytes:
+    if value is None:
+        return b""
+    return value.encode() if isinstance(value, str) else value

@@ -1,0 +1,205 @@
+"""Freshness policies and round-robin fairness on synthetic buffers (no Kafka, no model)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from framewire.inference.freshness import Freshness
+from framewire.inference.records import (
+    Coords,
+    DropReason,
+    FrameItem,
+    Inbound,
+    Rejected,
+    RejectKind,
+)
+from framewire.inference.scheduler import Scheduler
+from framewire.inference.settings import FreshnessPolicy
+
+pytestmark = pytest.mark.unit
+
+NOW = 10_000_000_000
+MS = 1_000_000
+
+
+def frame(topic: str, offset: int, age_ms: int = 0, partition: int = 0) -> FrameItem:
+    inbound = Inbound(Coords(topic, partition, offset), b"k", b"v", (), -1)
+    return FrameItem(inbound, topic.split(".")[-1], offset, NOW - age_ms * MS, 0, 0, b"")
+
+
+def bad(topic: str, offset: int) -> Rejected:
+    inbound = Inbound(Coords(topic, 0, offset), None, b"junk", (), -1)
+    return Rejected(inbound, RejectKind.DECODE_ERROR, "junk")
+
+
+def scheduler(policy: FreshnessPolicy, stride: int = 1, capacity: int = 1000) -> Scheduler:
+    return Scheduler(Freshness(policy, stride), capacity)
+
+
+def offsets(frames: list[FrameItem]) -> list[int]:
+    return [f.coords.offset for f in frames]
+
+
+def test_none_processes_everything_in_order_however_old() -> None:
+    # Given a partition with very old frames and policy none
+    s = scheduler(FreshnessPolicy.NONE)
+    for o in range(5):
+        s.add(("fw.frames.a", 0), frame("fw.frames.a", o, age_ms=60_000))
+    # When a cycle is selected with a recent cutoff
+    cycle = s.select(10, stale_before_ns=NOW - 500 * MS)
+    # Then every frame is processed, none dropped, and the commit position follows the last
+    assert offsets(cycle.frames) == [0, 1, 2, 3, 4]
+    assert cycle.drops == []
+    assert cycle.positions == {("fw.frames.a", 0): 5}
+
+
+def test_latest_skips_stale_frames_to_the_newest_and_records_the_range() -> None:
+    # Given stale frames at offsets 0..3 followed by a fresh frame at 4
+    s = scheduler(FreshnessPolicy.LATEST)
+    tp = ("fw.frames.a", 0)
+    for o, age in enumerate([900, 800, 700, 600, 100]):
+        s.add(tp, frame(tp[0], o, age_ms=age))
+    # When selected with a 500 ms budget
+    cycle = s.select(10, stale_before_ns=NOW - 500 * MS)
+    # Then the newest is processed and one STALE range covers 0..3
+    assert offsets(cycle.frames) == [4]
+    [drop] = cycle.drops
+    assert (drop.first_offset, drop.last_offset, drop.count) == (0, 3, 4)
+    assert drop.reason is DropReason.STALE and drop.stream_id == "a"
+    assert cycle.positions[tp] == 5 and cycle.behind == []
+
+
+def test_latest_with_only_stale_frames_marks_the_partition_behind() -> None:
+    # Given only stale frames
+    s = scheduler(FreshnessPolicy.LATEST)
+    tp = ("fw.frames.a", 0)
+    for o in range(3):
+        s.add(tp, frame(tp[0], o, age_ms=2000))
+    # When selected
+    cycle = s.select(10, stale_before_ns=NOW - 500 * MS)
+    # Then all are dropped, the position moves past them and the partition is behind
+    assert cycle.frames == []
+    assert [(d.first_offset, d.last_offset) for d in cycle.drops] == [(0, 2)]
+    assert cycle.positions[tp] == 3 and cycle.behind == [tp]
+
+
+def test_rejected_messages_inside_a_skipped_range_go_to_the_dlq_not_the_drops() -> None:
+    # Given stale frames around an undecodable message, then a fresh frame
+    s = scheduler(FreshnessPolicy.LATEST)
+    tp = ("fw.frames.a", 0)
+    s.add(tp, frame(tp[0], 0, age_ms=900))
+    s.add(tp, bad(tp[0], 1))
+    s.add(tp, frame(tp[0], 2, age_ms=900))
+    s.add(tp, frame(tp[0], 3, age_ms=10))
+    # When selected
+    cycle = s.select(10, stale_before_ns=NOW - 500 * MS)
+    # Then the bad message is a dead letter and the drop ranges exclude it
+    assert [r.inbound.coords.offset for r in cycle.rejected] == [1]
+    assert [(d.first_offset, d.last_offset) for d in cycle.drops] == [(0, 0), (2, 2)]
+    assert offsets(cycle.frames) == [3]
+
+
+def test_stride_processes_every_kth_frame() -> None:
+    # Given 7 fresh frames and stride 3
+    s = scheduler(FreshnessPolicy.STRIDE, stride=3)
+    tp = ("fw.frames.a", 0)
+    for o in range(7):
+        s.add(tp, frame(tp[0], o))
+    # When selected
+    cycle = s.select(10, stale_before_ns=NOW - 500 * MS)
+    # Then frames 0, 3, 6 are processed and the others are STRIDE drops in two ranges
+    assert offsets(cycle.frames) == [0, 3, 6]
+    assert [(d.first_offset, d.last_offset, d.reason) for d in cycle.drops] == [
+        (1, 2, DropReason.STRIDE), (4, 5, DropReason.STRIDE)
+    ]
+
+
+def test_round_robin_gives_each_partition_the_same_share() -> None:
+    # Given one partition with 100 frames and two with 10 each
+    s = scheduler(FreshnessPolicy.NONE)
+    for name, n in (("a", 100), ("b", 10), ("c", 10)):
+        for o in range(n):
+            s.add((f"fw.frames.{name}", 0), frame(f"fw.frames.{name}", o))
+    # When 4 cycles of 6 frames are selected
+    served: dict[str, int] = {}
+    for _ in range(4):
+        for f in s.select(6, stale_before_ns=0).frames:
+            served[f.stream_id] = served.get(f.stream_id, 0) + 1
+    # Then each stream got 8: the full partition gets no more than the others
+    assert served == {"a": 8, "b": 8, "c": 8}
+
+
+def test_round_robin_rotates_when_the_cycle_is_smaller_than_the_partitions() -> None:
+    # Given three busy partitions and cycles of one frame
+    s = scheduler(FreshnessPolicy.NONE)
+    for name in "abc":
+        for o in range(3):
+            s.add((f"fw.frames.{name}", 0), frame(f"fw.frames.{name}", o))
+    # When six one-frame cycles run
+    order = [s.select(1, stale_before_ns=0).frames[0].stream_id for _ in range(6)]
+    # Then the streams take turns
+    assert order == ["a", "b", "c", "a", "b", "c"]
+
+
+def test_full_buffer_asks_for_a_pause_and_drained_one_for_a_resume() -> None:
+    # Given a capacity of 4
+    s = scheduler(FreshnessPolicy.NONE, capacity=4)
+    tp = ("fw.frames.a", 0)
+    # When 4 frames arrive / Then the 4th reports the buffer full
+    assert [s.add(tp, frame(tp[0], o)) for o in range(4)] == [False, False, False, True]
+    assert not s.has_room(tp)
+    # And after taking two the partition may resume
+    s.select(2, stale_before_ns=0)
+    assert s.has_room(tp)
+
+
+def test_removed_partition_reports_its_oldest_unhandled_offset() -> None:
+    # Given buffered frames from offset 7
+    s = scheduler(FreshnessPolicy.NONE)
+    tp = ("fw.frames.a", 0)
+    for o in (7, 8, 9):
+        s.add(tp, frame(tp[0], o))
+    # When removed / Then the rewind point is the first of them, and nothing is left
+    assert s.remove_partition(tp) == 7
+    assert s.buffered() == 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    policy=st.sampled_from(list(FreshnessPolicy)),
+    stride=st.integers(1, 4),
+    items=st.lists(
+        st.tuples(st.sampled_from("ab"), st.integers(0, 1500), st.booleans()),
+        min_size=1, max_size=60,
+    ),
+    cycle_size=st.integers(1, 8),
+)
+def test_every_offset_is_accounted_for_exactly_once(policy, stride, items, cycle_size) -> None:
+    # Given random frames (some undecodable) of random ages on two partitions
+    s = scheduler(policy, stride)
+    next_offset = {"a": 0, "b": 0}
+    for name, age, is_bad in items:
+        topic, o = f"fw.frames.{name}", next_offset[name]
+        next_offset[name] += 1
+        s.add((topic, 0), bad(topic, o) if is_bad else frame(topic, o, age_ms=age))
+    # When cycles are selected until the buffers are empty
+    seen: dict[tuple[str, int], list[int]] = {}
+    for _ in range(200):
+        cycle = s.select(cycle_size, stale_before_ns=NOW - 500 * MS)
+        if cycle.empty:
+            break
+        for f in cycle.frames:
+            seen.setdefault((f.coords.topic, 0), []).append(f.coords.offset)
+        for r in cycle.rejected:
+            seen.setdefault((r.inbound.coords.topic, 0), []).append(r.inbound.coords.offset)
+        for d in cycle.drops:
+            seen.setdefault((d.topic, 0), []).extend(range(d.first_offset, d.last_offset + 1))
+            assert d.count == d.last_offset - d.first_offset + 1
+        for tp, position in cycle.positions.items():
+            assert position == max(seen[tp]) + 1
+    # Then every offset was processed, dropped or dead-lettered exactly once
+    assert s.buffered() == 0
+    for name, n in next_offset.items():
+        assert sorted(seen.get((f"fw.frames.{name}", 0), [])) == list(range(n))
