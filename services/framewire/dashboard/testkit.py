@@ -1,0 +1,135 @@
+"""Synthetic pipeline traffic, published exactly as the gateway and inference publish it.
+
+Used by the dashboard's tests, its benchmark and for demos without cameras: real JPEGs
+(scikit-image's bundled photos, a test dependency, imported lazily), ``Frame``,
+``DetectionResult``, ``StreamStatus`` and ``StreamSpec`` records on the real topics.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from confluent_kafka import KafkaError, Message
+
+from framewire.core.admin import TopicPolicy, ensure_topics, fixed_topics, stream_topics
+from framewire.core.codec import encode
+from framewire.core.config import KafkaSettings
+from framewire.core.errors import KafkaUnavailableError
+from framewire.core.kafka import make_admin, make_producer
+from framewire.v1.detection_pb2 import Box, Detection, DetectionResult
+from framewire.v1.frame_pb2 import Frame
+from framewire.v1.stream_pb2 import StreamSpec, StreamStatus
+
+
+@cache
+def sample_jpeg(name: str = "chelsea", quality: int = 85) -> tuple[bytes, int, int]:
+    """A bundled scikit-image photo as JPEG bytes with its width and height."""
+    import cv2
+    from skimage import data
+
+    rgb = getattr(data, name)()
+    if rgb.ndim == 2:
+        rgb = cv2.cvtColor(rgb, cv2.COLOR_GRAY2RGB)
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
+                           [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError(f"cannot encode {name} as JPEG")
+    return buf.tobytes(), int(rgb.shape[1]), int(rgb.shape[0])
+
+
+@dataclass
+class Ack:
+    """Where a record landed; filled in by the delivery report (after ``flush``)."""
+
+    partition: int = -1
+    offset: int = -1
+    error: KafkaError | None = None
+
+    @property
+    def coords(self) -> str:
+        return f"{self.partition}:{self.offset}"
+
+
+@dataclass(frozen=True)
+class Det:
+    """A detection to publish: label, score and normalised box (x1, y1, x2, y2)."""
+
+    label: str
+    score: float
+    box: tuple[float, float, float, float]
+    class_id: int = 0
+
+
+@dataclass
+class TrafficPublisher:
+    """Publishes records and reports their offsets; call ``flush()`` before reading acks."""
+
+    kafka: KafkaSettings
+    _producer: Any = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._producer = make_producer(self.kafka)
+
+    def create_topics(self, *stream_ids: str) -> None:
+        topics, policy = self.kafka.topics, TopicPolicy()
+        specs = fixed_topics(topics, policy)
+        for stream_id in stream_ids:
+            specs += stream_topics(topics, stream_id, policy)
+        ensure_topics(make_admin(self.kafka), specs)
+
+    def _send(self, topic: str, key: str, value: bytes | None) -> Ack:
+        ack = Ack()
+
+        def delivered(err: KafkaError | None, msg: Message) -> None:
+            ack.error = err
+            ack.partition, ack.offset = int(msg.partition() or 0), int(msg.offset() or -1)
+
+        self._producer.produce(topic, key=key.encode(), value=value, on_delivery=delivered)
+        self._producer.poll(0)
+        return ack
+
+    def frame(self, stream_id: str, sequence: int, image: str = "chelsea") -> Ack:
+        jpeg, width, height = sample_jpeg(image)
+        now = time.time_ns()
+        msg = Frame(stream_id=stream_id, sequence=sequence, capture_time_ns=now,
+                    publish_time_ns=now, source=f"sample:{image}", width=width, height=height,
+                    encoding=Frame.ENCODING_JPEG, data=jpeg)
+        return self._send(self.kafka.topics.frames(stream_id), stream_id, encode(msg))
+
+    def result(
+        self, stream_id: str, frame: Ack | None, sequence: int, detections: list[Det],
+        *, size: tuple[int, int] = (451, 300), capture_time_ns: int | None = None,
+    ) -> Ack:
+        now = time.time_ns()
+        msg = DetectionResult(
+            stream_id=stream_id, frame_sequence=sequence,
+            source_topic=self.kafka.topics.frames(stream_id),
+            source_partition=frame.partition if frame else 0,
+            source_offset=frame.offset if frame else -1,
+            capture_time_ns=capture_time_ns or now - 20_000_000, result_time_ns=now,
+            model_id="sample-model", model_version="1", image_width=size[0], image_height=size[1],
+            worker_id="testkit",
+            detections=[Detection(class_id=d.class_id, label=d.label, score=d.score,
+                                  box=Box(xmin=d.box[0], ymin=d.box[1], xmax=d.box[2],
+                                          ymax=d.box[3])) for d in detections],
+        )
+        return self._send(self.kafka.topics.results(stream_id), stream_id, encode(msg))
+
+    def status(self, stream_id: str, state: Any = StreamStatus.STATE_RUNNING, **fields: Any) -> Ack:
+        msg = StreamStatus(stream_id=stream_id, state=state, updated_time_ns=time.time_ns(),
+                           gateway_id="testkit", **fields)
+        return self._send(self.kafka.topics.status, stream_id, encode(msg))
+
+    def spec(self, stream_id: str, source_uri: str = "file:///samples/cat.jpg", **fields: Any) -> Ack:
+        msg = StreamSpec(stream_id=stream_id, source_uri=source_uri, enabled=True, **fields)
+        return self._send(self.kafka.topics.streams, stream_id, encode(msg))
+
+    def raw(self, topic: str, key: str, value: bytes | None) -> Ack:
+        return self._send(topic, key, value)
+
+    def flush(self, timeout_s: float = 15.0) -> None:
+        if self._producer.flush(timeout_s) > 0:
+            raise KafkaUnavailableError(f"records not delivered to {self.kafka.bootstrap} in time")
