@@ -43,11 +43,13 @@ class KafkaIO:
 
     @classmethod
     def open(cls, settings: InferenceSettings) -> KafkaIO:
-        """Check the broker, create missing shared topics, register the transactional id."""
+        """Check the broker, create the shared topics it writes if missing, register the
+        transactional id (fencing a zombie with the same worker id)."""
         k = settings.kafka
         check_reachable(k)
         admin = make_admin(k)
-        _create_missing(admin, fixed_topics(k.topics, TopicPolicy()))
+        written = {k.topics.drops, k.topics.dlq}
+        _create_missing(admin, [t for t in fixed_topics(k.topics, TopicPolicy()) if t.name in written])
         consumer = make_consumer(
             k, settings.group, **{
                 "auto.offset.reset": "earliest",  # a new stream's first frames count too

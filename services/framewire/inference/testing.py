@@ -8,20 +8,27 @@ can be exercised where the zoo model's cost or download would get in the way. It
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import cv2
 import numpy as np
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from google.protobuf.message import Message
 
-from framewire.core.codec import encode
+from framewire.core.admin import TopicPolicy, ensure_topics, fixed_topics, stream_topics
+from framewire.core.codec import decode, encode
+from framewire.core.config import KafkaSettings
+from framewire.core.kafka import consumer_config, make_admin, make_producer
 from framewire.core.records import Box, Detection
 from framewire.models.api import ModelInfo, RawOutputs
 from framewire.v1.frame_pb2 import Frame
 
 TINY_SIDE = 16
+M = TypeVar("M", bound=Message)
 
 
 def jpeg_of(bgr: np.ndarray, quality: int = 85) -> bytes:
@@ -97,3 +104,152 @@ class TinyDetector:
 
     def detect(self, bgr: np.ndarray) -> list[Detection]:
         return self.postprocess(self.infer(self.preprocess(bgr))[0])
+
+
+# -- Kafka side (tests and benchmarks with a real broker) ----------------------------------
+
+
+def create_streams(kafka: KafkaSettings, streams: list[str]) -> None:
+    """Frames and results topics for ``streams`` plus the shared topics (idempotent)."""
+    specs = fixed_topics(kafka.topics, TopicPolicy())
+    for stream in streams:
+        specs += stream_topics(kafka.topics, stream, TopicPolicy())
+    ensure_topics(make_admin(kafka), specs)
+
+
+class FramePublisher:
+    """Publishes the same JPEG as frames of several streams at a fixed rate, in a thread."""
+
+    def __init__(
+        self, kafka: KafkaSettings, streams: list[str], jpeg: bytes, *, width: int, height: int,
+        fps: float,
+    ) -> None:
+        self._kafka = kafka
+        self._streams = streams
+        self._jpeg, self._size = jpeg, (width, height)
+        self._period = 1.0 / fps
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="test-frames", daemon=True)
+        self.sent = dict.fromkeys(streams, 0)
+
+    def start(self) -> FramePublisher:
+        self._thread.start()
+        return self
+
+    def stop(self) -> dict[str, int]:
+        """Stop, flush and return how many frames each stream got."""
+        self._stop.set()
+        self._thread.join()
+        return self.sent
+
+    def _run(self) -> None:
+        producer = make_producer(self._kafka)
+        topics = self._kafka.topics
+        w, h = self._size
+        deadline = time.monotonic()
+        while not self._stop.is_set():
+            for s in self._streams:
+                value = frame_bytes(self._jpeg, s, self.sent[s], width=w, height=h)
+                producer.produce(topics.frames(s), value, s.encode())
+                self.sent[s] += 1
+            producer.poll(0)
+            deadline += self._period
+            self._stop.wait(max(0.0, deadline - time.monotonic()))
+        if producer.flush(30) != 0:
+            raise RuntimeError("test frames were not all delivered")
+
+
+class TopicReader:
+    """Reads whole topics (partition 0 onwards) as a read_committed reader would."""
+
+    def __init__(self, kafka: KafkaSettings, topics: list[str], cls: type[M]) -> None:
+        conf = consumer_config(kafka, f"reader-{time.time_ns()}", **{"enable.partition.eof": False})
+        self._consumer = Consumer(conf)
+        self._consumer.assign([TopicPartition(t, 0, OFFSET_BEGINNING) for t in topics])
+        self._cls = cls
+        self.items: list[M] = []
+        self.keys: list[bytes | None] = []
+
+    def read_until(self, done: Callable[[list[M]], bool], timeout_s: float) -> list[M]:
+        """Read until ``done(items)`` holds or ``timeout_s`` passes; returns all items."""
+        deadline = time.monotonic() + timeout_s
+        while not done(self.items) and time.monotonic() < deadline:
+            for m in self._consumer.consume(500, 0.2):
+                if m.error() is None:
+                    self.items.append(decode(self._cls, m.value()))
+                    self.keys.append(m.key())
+        return self.items
+
+    def settle(self, quiet_s: float = 1.0) -> list[M]:
+        """Keep reading until nothing new arrived for ``quiet_s``."""
+        while True:
+            before = len(self.items)
+            self.read_until(functools.partial(_grew, before), quiet_s)
+            if len(self.items) == before:
+                return self.items
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+def _grew(before: int, items: list[Any]) -> bool:
+    return len(items) > before
+
+
+def coverage(results: list[Any], drops: list[Any]) -> dict[tuple[str, int], list[int]]:
+    """Every source offset a result or a drop record accounts for, per frames partition."""
+    seen: dict[tuple[str, int], list[int]] = {}
+    for r in results:
+        seen.setdefault((r.source_topic, r.source_partition), []).append(r.source_offset)
+    for d in drops:
+        seen.setdefault((d.topic, d.partition), []).extend(
+            range(d.first_offset, d.last_offset + 1)
+        )
+    return seen
+
+
+class WorkerThread:
+    """``run_worker`` on a thread, for tests and benchmarks; ``start`` waits until ready."""
+
+    def __init__(self, settings: Any, detector: Any = None) -> None:
+        self.settings = settings
+        self._detector = detector
+        self._stop = threading.Event()
+        self._started = threading.Event()
+        self.handle: Any = None
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="test-worker", daemon=True)
+
+    def start(self, timeout_s: float = 60.0) -> WorkerThread:
+        self._thread.start()
+        if not self._started.wait(timeout_s):
+            raise TimeoutError(f"worker did not start within {timeout_s}s: {self.error}")
+        if self.error is not None:
+            raise RuntimeError("worker failed to start") from self.error
+        return self
+
+    def stop(self, timeout_s: float = 60.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            raise TimeoutError("worker did not stop")
+        if self.error is not None:
+            raise RuntimeError("worker failed") from self.error
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _on_started(self, handle: Any) -> None:
+        self.handle = handle
+        self._started.set()
+
+    def _run(self) -> None:
+        from framewire.inference.service import run_worker
+
+        try:
+            run_worker(self.settings, self._stop, detector=self._detector,
+                       on_started=self._on_started)
+        except BaseException as exc:
+            self.error = exc
+            self._started.set()
