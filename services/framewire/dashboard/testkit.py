@@ -7,6 +7,7 @@ Used by the dashboard's tests, its benchmark and for demos without cameras: real
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from functools import cache
@@ -85,7 +86,9 @@ class TrafficPublisher:
 
         def delivered(err: KafkaError | None, msg: Message) -> None:
             ack.error = err
-            ack.partition, ack.offset = int(msg.partition() or 0), int(msg.offset() or -1)
+            partition, offset = msg.partition(), msg.offset()
+            ack.partition = -1 if partition is None else partition
+            ack.offset = -1 if offset is None else offset
 
         self._producer.produce(topic, key=key.encode(), value=value, on_delivery=delivered)
         self._producer.poll(0)
@@ -133,3 +136,43 @@ class TrafficPublisher:
     def flush(self, timeout_s: float = 15.0) -> None:
         if self._producer.flush(timeout_s) > 0:
             raise KafkaUnavailableError(f"records not delivered to {self.kafka.bootstrap} in time")
+
+
+@dataclass(frozen=True)
+class SseEvent:
+    """One parsed server-sent event."""
+
+    kind: str
+    event_id: str | None
+    data: Any
+
+
+def parse_sse_block(block: str) -> SseEvent | None:
+    """Parse one SSE block (lines between blank lines); None for heartbeats and comments."""
+    kind, event_id, data = "message", None, []
+    for line in block.splitlines():
+        if not line or line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if name == "event":
+            kind = value
+        elif name == "id":
+            event_id = value
+        elif name == "data":
+            data.append(value)
+    if not data:
+        return None
+    return SseEvent(kind, event_id, json.loads("\n".join(data)))
+
+
+async def sse_events(chunks: Any) -> Any:
+    """Async-iterate SseEvents from an async iterator of text chunks (e.g. httpx aiter_text)."""
+    buffer = ""
+    async for chunk in chunks:
+        buffer += chunk.replace("\r\n", "\n")
+        while "\n\n" in buffer:
+            block, buffer = buffer.split("\n\n", 1)
+            event = parse_sse_block(block)
+            if event is not None:
+                yield event

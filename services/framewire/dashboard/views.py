@@ -80,8 +80,9 @@ class StreamView:
         rate = self._recent(now_s, RATE_WINDOW_S)
         latencies = sorted(v for b in rate for v in b.latencies_ms)
         classes: Counter[str] = Counter()
-        for b in self._recent(now_s, CLASS_WINDOW_S):
-            classes.update(b.classes)
+        for b in self._buckets:  # counts include the second in progress
+            if b.second > now_s - CLASS_WINDOW_S:
+                classes.update(b.classes)
         return {
             "stream_id": self.stream_id,
             "fps_in": round(sum(b.frames for b in rate) / RATE_WINDOW_S, 2),
