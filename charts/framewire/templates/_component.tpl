@@ -56,10 +56,12 @@ spec:
       targetPort: http
       protocol: TCP
     {{- end }}
+    {{- if .component.metricsPort }}
     - name: metrics
       port: {{ .component.metricsPort }}
       targetPort: {{ ternary "http" "metrics" (eq (int .component.metricsPort) (int .component.port)) }}
       protocol: TCP
+    {{- end }}
 {{- end -}}
 
 {{/* Scheduling keys: the component's own value when it sets one, else common's. */}}
@@ -140,7 +142,7 @@ spec:
               containerPort: {{ $c.port }}
               protocol: TCP
             {{- end }}
-            {{- if ne (int $c.metricsPort) (int $c.port) }}
+            {{- if and $c.metricsPort (ne (int $c.metricsPort) (int $c.port)) }}
             - name: metrics
               containerPort: {{ $c.metricsPort }}
               protocol: TCP

@@ -110,3 +110,8 @@ Bootstrap servers. With Strimzi, its bootstrap Service: port 9092 (plain listene
 {{- default "default" .Values.serviceAccount.name -}}
 {{- end -}}
 {{- end -}}
+
+{{/* Replication factor of the topics the services create at run time. */}}
+{{- define "framewire.topicReplication" -}}
+{{- if .Values.strimzi.enabled -}}{{ include "framewire.strimziReplication" . }}{{- else -}}{{ .Values.kafka.topicReplication | int }}{{- end -}}
+{{- end -}}

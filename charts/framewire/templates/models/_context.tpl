@@ -1,10 +1,22 @@
-{{/* Model server: `framewire models serve`, its zoo cached on an emptyDir. */}}
+{{/* Model server: `framewire models serve`, offering the zoo baked into the image. */}}
 {{- define "framewire.models.context" -}}
 {{- $v := .root.Values.models -}}
 {{- $_ := set . "name" "models" -}}
 {{- $_ := set . "component" $v -}}
-{{- $_ := set . "args" (list "models" "serve") -}}
-{{- $_ := set . "settings" (dict "FW_MODELS_CACHE" "/var/cache/framewire/models") -}}
-{{- $_ := set . "volumeMounts" (list (dict "name" "models" "mountPath" "/var/cache/framewire/models")) -}}
-{{- $_ := set . "volumes" (list (dict "name" "models" "emptyDir" (dict "sizeLimit" $v.cacheSizeLimit))) -}}
+{{- $_ := set . "args" (list "models" "serve" "--host" "0.0.0.0" "--port" (toString (int $v.port))) -}}
+{{- $_ := set . "settings" (dict) -}}
+{{- $_ := set . "env" (include "framewire.modelsToken" .root | fromYamlArray) -}}
+{{- end -}}
+
+{{/* FW_MODELS_SERVER_TOKEN from models.auth.existingSecret, as a list of env entries. */}}
+{{- define "framewire.modelsToken" -}}
+{{- with .Values.models.auth.existingSecret -}}
+- name: FW_MODELS_SERVER_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.models.auth.tokenKey }}
+{{- else -}}
+[]
+{{- end -}}
 {{- end -}}
