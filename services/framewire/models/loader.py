@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 import httpx
+import openvino as ov
 
 from framewire.core.config import load_settings
 from framewire.core.logs import redact_uri
@@ -22,9 +23,9 @@ from framewire.models.engine import EngineOptions, shared_core
 from framewire.models.keys import KeySource, key_source
 from framewire.models.memload import read_model_from_memory
 from framewire.models.remote import download, fetch_info
-from framewire.models.served import spec_for
+from framewire.models.served import ServedModel, spec_for
 from framewire.models.settings import ModelsSettings
-from framewire.models.zoo import get_spec
+from framewire.models.zoo import ModelSpec, get_spec
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,24 @@ def load_detector(
     return detector
 
 
+def _served_model(
+    info_url: str, model_id: str, settings: ModelsSettings, keys: KeySource | None
+) -> tuple[ServedModel, ModelSpec, ov.Model]:
+    """Info, download, sha256 check and (if encrypted) in-memory decryption."""
+    with httpx.Client(timeout=settings.http_timeout_s, follow_redirects=True) as http:
+        served = fetch_info(http, info_url, model_id, settings)
+        spec = spec_for(served)
+        blob = download(http, served, info_url, settings)
+    model_format = spec.filename.rsplit(".", 1)[-1]
+    if served.encrypted:
+        header, _ = read_header(blob)
+        source = keys or key_source(settings)
+        header, blob = decrypt_model(blob, source.key_for(header.key_id))
+        model_format = header.format
+    # The bytes go out of scope here: only the parsed model is kept.
+    return served, spec, read_model_from_memory(blob, model_format)
+
+
 def load_from_server(
     info_url: str,
     model_id: str,
@@ -114,18 +133,7 @@ def load_from_server(
     configured key broker) when the server marks it encrypted.
     """
     settings = models_settings()
-    with httpx.Client(timeout=settings.http_timeout_s, follow_redirects=True) as http:
-        served = fetch_info(http, info_url, model_id, settings)
-        spec = spec_for(served)
-        blob = download(http, served, info_url, settings)
-    model_format = spec.filename.rsplit(".", 1)[-1]
-    if served.encrypted:
-        header, _ = read_header(blob)
-        source = keys or key_source(settings)
-        header, blob = decrypt_model(blob, source.key_for(header.key_id))
-        model_format = header.format
-    model = read_model_from_memory(blob, model_format)
-    del blob  # the plaintext is not kept beyond parsing
+    served, spec, model = _served_model(info_url, model_id, settings, keys)
     cache = (cache_dir or settings.cache_dir).expanduser()
     opts = engine_options(
         settings,
