@@ -125,3 +125,29 @@ def test_model_info_describes_the_loaded_model(oidv4: Detector) -> None:
 def test_preprocess_refuses_a_grey_image(oidv4: Detector) -> None:
     with pytest.raises(ModelError, match="HxWx3 uint8"):
         oidv4.preprocess(np.zeros((10, 10), np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"device": "NOPE"}, "could not compile the model for NOPE"),
+        ({"performance_hint": "FASTEST"}, "bad engine option"),
+        ({"precision": "int3"}, "bad engine option"),
+        ({"num_requests": 0}, "num_requests must be >= 1"),
+        ({"score_threshold": 1.5}, r"score_threshold must be in \[0, 1\)"),
+    ],
+)
+def test_bad_engine_options_are_clear_errors(zoo_cache: Path, options: dict, error: str) -> None:
+    with pytest.raises(ModelError, match=error):
+        load_detector("blazeface-short", cache_dir=zoo_cache, **options)
+
+
+def test_f32_precision_is_honoured_and_agrees_with_auto(zoo_cache: Path, oidv4: Detector) -> None:
+    # Given the general detector forced to FP32
+    f32 = load_detector("ssd-mobilenet-v2-oidv4", cache_dir=zoo_cache, precision="f32")
+    # Then it reports FP32 and finds the same cat with nearly the same score
+    assert f32.info.precision == "f32"
+    cat_f32 = f32.detect(photo_bgr("chelsea"))[0]
+    cat_auto = oidv4.detect(photo_bgr("chelsea"))[0]
+    assert cat_f32.label == cat_auto.label == "Cat"
+    assert abs(cat_f32.score - cat_auto.score) < 0.03
