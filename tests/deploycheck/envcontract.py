@@ -89,16 +89,26 @@ def settings_env(cls: type[BaseSettings]) -> SettingsEnv:
         if sub is not None:
             # A nested settings class built by default_factory reads its own prefix.
             nested.append(sub)
+            names.update(n.upper() for n in env_names)  # the whole object as JSON
             if delimiter:
-                inner = settings_env(sub)
-                names.update(f"{env_names[0]}{delimiter}{n}" for n in inner.names)
-            else:
-                names.update(n.upper() for n in env_names)
+                names.update(_delimited(env_names[0].upper(), str(delimiter), sub))
             continue
         names.update(n.upper() for n in env_names)
         if info.is_required():
             required.add(env_names[0].upper())
     return SettingsEnv(cls, frozenset(names), frozenset(required), tuple(nested))
+
+
+def _delimited(head: str, delimiter: str, cls: type[BaseSettings]) -> set[str]:
+    """``HEAD<delim>FIELD`` names of a nested class's fields, recursively."""
+    out: set[str] = set()
+    for name, info in cls.model_fields.items():
+        env = f"{head}{delimiter}{name.upper()}"
+        out.add(env)
+        sub = _settings_type(info.annotation)
+        if sub is not None:
+            out |= _delimited(env, delimiter, sub)
+    return out
 
 
 def direct_env_reads(root: Path | None = None) -> set[str]:

@@ -48,7 +48,9 @@ def cluster_api_versions() -> list[str]:
 def _run(args: list[str]) -> str:
     proc = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
     if proc.returncode != 0:
-        raise RenderError(f"{' '.join(args[:2])} failed:\n{proc.stderr.strip()}")
+        # helm lint reports on stdout, helm template on stderr.
+        output = "\n".join(t.strip() for t in (proc.stdout, proc.stderr) if t.strip())
+        raise RenderError(f"helm {args[1]} failed:\n{output}")
     return proc.stdout
 
 

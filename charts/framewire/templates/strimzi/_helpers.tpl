@@ -11,11 +11,13 @@
 {{/* Warnings for NOTES.txt: enabled resources whose API this cluster does not serve. */}}
 {{- define "framewire.missingApis" -}}
 {{- $caps := .Capabilities.APIVersions -}}
-{{- if .Values.strimzi.enabled -}}
-{{- range $kind := list "Kafka" "KafkaNodePool" "KafkaTopic" "KafkaUser" -}}
+{{- $strimzi := list -}}
+{{- if and .Values.strimzi.enabled .Values.strimzi.createCluster -}}{{- $strimzi = concat $strimzi (list "Kafka" "KafkaNodePool") -}}{{- end -}}
+{{- if and .Values.strimzi.enabled .Values.strimzi.topics.enabled -}}{{- $strimzi = append $strimzi "KafkaTopic" -}}{{- end -}}
+{{- if include "framewire.strimziAuth" . -}}{{- $strimzi = append $strimzi "KafkaUser" -}}{{- end -}}
+{{- range $kind := $strimzi -}}
 {{- if not ($caps.Has (printf "kafka.strimzi.io/v1/%s" $kind)) }}
 - kafka.strimzi.io/v1 {{ $kind }} (install the Strimzi operator, see docs/deploy.md)
-{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- if and .Values.keda.enabled (not ($caps.Has "keda.sh/v1alpha1/ScaledObject")) }}

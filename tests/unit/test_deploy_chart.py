@@ -1,0 +1,240 @@
+"""The Helm chart, validated offline: lint, render, strict schemas, and what each scenario promises."""
+
+import copy
+
+import pytest
+import yaml
+
+from deploycheck import manifests, render, sync
+from deploycheck.contract import workload_problems
+from deploycheck.paths import CHART
+from deploycheck.testing import named, of_kind, rendered, require_tools
+from deploycheck.workloads import chart_workloads
+from framewire.core.admin import TopicPolicy, fixed_topics
+from framewire.core.topics import Topics
+
+pytestmark = pytest.mark.unit
+
+SCENARIOS = [s.name for s in render.scenarios()]
+SERVICES = ("models", "gateway", "inference", "aggregator", "dashboard")
+
+
+@pytest.fixture(autouse=True)
+def _tools() -> None:
+    require_tools()
+
+
+def test_scenarios_exist():
+    # Given the ci/ folder, then it holds at least a minimal dev and a production scenario
+    assert {"dev", "production"} <= set(SCENARIOS)
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_helm_lint_passes_strictly(name):
+    # Given a scenario's values; when helm lints the chart with them; then it raises nothing
+    scenario = next(s for s in render.scenarios() if s.name == name)
+    render.helm_lint([scenario.values_file])
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_every_rendered_object_passes_strict_schemas(name):
+    # Given a scenario rendered for a cluster serving Strimzi, KEDA and the Prometheus Operator
+    objs = list(rendered(name))
+    # When every object is validated (core: kubernetes-validate --strict; custom: strict CRDs)
+    problems = manifests.validate_manifests(objs)
+    # Then none has a problem, and the render is not empty
+    assert problems == []
+    assert len(of_kind(objs, "Deployment")) == len(SERVICES)
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_containers_run_real_commands_with_known_settings(name):
+    # Given the containers of a rendered scenario
+    workloads = chart_workloads(list(rendered(name)))
+    # When their command lines, env names, required settings and ports are checked against the code
+    # Then all is consistent
+    assert workload_problems(workloads) == []
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_pods_are_non_root_read_only_and_probed(name):
+    for deployment in of_kind(rendered(name), "Deployment"):
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["automountServiceAccountToken"] is False
+        for container in pod["containers"]:
+            security = container["securityContext"]
+            assert security["readOnlyRootFilesystem"] is True
+            assert security["allowPrivilegeEscalation"] is False
+            assert security["capabilities"]["drop"] == ["ALL"]
+            ports = {p["name"] for p in container["ports"]}
+            assert "livenessProbe" in container
+            for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+                if probe in container:
+                    assert container[probe]["httpGet"]["port"] in ports
+
+
+def test_dev_scenario_has_one_plain_kafka_node_and_no_optional_features():
+    objs = rendered("dev")
+    # Then a one-node KRaft cluster without auth backs the services
+    kafka = of_kind(objs, "Kafka")[0]
+    assert [listener["tls"] for listener in kafka["spec"]["kafka"]["listeners"]] == [False]
+    assert of_kind(objs, "KafkaNodePool")[0]["spec"]["replicas"] == 1
+    assert of_kind(objs, "KafkaNodePool")[0]["spec"]["roles"] == ["controller", "broker"]
+    client = named(objs, "ConfigMap", "-kafka-client")["data"]
+    assert client["FW_KAFKA_SECURITY_PROTOCOL"] == "PLAINTEXT"
+    assert client["FW_KAFKA_BOOTSTRAP"] == f"{kafka['metadata']['name']}-kafka-bootstrap:9092"
+    # And optional features stay off, with no resources set by default
+    for kind in ("KafkaUser", "ScaledObject", "ServiceMonitor", "PrometheusRule", "Ingress"):
+        assert of_kind(objs, kind) == []
+    for deployment in of_kind(objs, "Deployment"):
+        assert "resources" not in deployment["spec"]["template"]["spec"]["containers"][0]
+
+
+def test_production_uses_three_brokers_scram_over_tls_and_acls():
+    objs = rendered("production")
+    kafka = of_kind(objs, "Kafka")[0]
+    pool = of_kind(objs, "KafkaNodePool")[0]
+    user = of_kind(objs, "KafkaUser")[0]
+    # Then the only listener is TLS with SCRAM-SHA-512, and ACLs are enforced
+    listeners = kafka["spec"]["kafka"]["listeners"]
+    assert [(li["tls"], li["authentication"]["type"]) for li in listeners] == [(True, "scram-sha-512")]
+    assert kafka["spec"]["kafka"]["authorization"]["type"] == "simple"
+    assert pool["spec"]["replicas"] == 3
+    assert kafka["spec"]["kafka"]["config"]["min.insync.replicas"] == 2
+    assert user["spec"]["authentication"]["type"] == "scram-sha-512"
+    assert user["metadata"]["labels"]["strimzi.io/cluster"] == kafka["metadata"]["name"]
+    # And every service logs in as that user with the password the User Operator writes
+    client = named(objs, "ConfigMap", "-kafka-client")["data"]
+    assert client["FW_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert client["FW_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+    assert client["FW_KAFKA_SASL_USERNAME"] == user["metadata"]["name"]
+    for deployment in of_kind(objs, "Deployment"):
+        env = {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+        secret = env["FW_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
+        assert secret == {"name": user["metadata"]["name"], "key": "password"}
+
+
+def test_production_scales_inference_with_keda_on_consumer_lag():
+    objs = rendered("production")
+    scaled = of_kind(objs, "ScaledObject")[0]
+    inference = named(objs, "Deployment", "-inference")
+    # Then KEDA owns the replica count of the inference Deployment
+    assert scaled["spec"]["scaleTargetRef"]["name"] == inference["metadata"]["name"]
+    assert "replicas" not in inference["spec"]
+    # And the kafka trigger watches the group the workers join, on the brokers they use
+    kafka_trigger = next(t for t in scaled["spec"]["triggers"] if t["type"] == "kafka")
+    meta = kafka_trigger["metadata"]
+    client = named(objs, "ConfigMap", "-kafka-client")["data"]
+    assert meta["bootstrapServers"] == client["FW_KAFKA_BOOTSTRAP"]
+    assert meta["consumerGroup"] == f"{client['FW_KAFKA_TOPIC_PREFIX']}inference"
+    assert int(meta["lagThreshold"]) > int(meta["activationLagThreshold"]) >= 0
+    assert {"sasl", "tls"} <= set(meta)
+    auth = of_kind(objs, "TriggerAuthentication")[0]
+    assert kafka_trigger["authenticationRef"]["name"] == auth["metadata"]["name"]
+    # And never more replicas than partitions, plus an optional lag-in-seconds trigger
+    values = yaml.safe_load((CHART / "ci" / "production-values.yaml").read_text())
+    assert scaled["spec"]["maxReplicaCount"] <= values["inference"]["framePartitions"]
+    assert {t["type"] for t in scaled["spec"]["triggers"]} == {"kafka", "prometheus"}
+
+
+def test_keda_max_replicas_above_partition_count_is_refused():
+    # Given more replicas allowed than frames partitions exist
+    sets = {"keda.enabled": "true", "keda.maxReplicas": "9", "inference.framePartitions": "8"}
+    # When rendering, then helm stops with a message naming both values
+    with pytest.raises(render.RenderError, match=r"keda.maxReplicas \(9\).*inference.framePartitions \(8\)"):
+        render.helm_template([CHART / "ci" / "dev-values.yaml"], sets=sets)
+
+
+def test_strimzi_topics_are_the_fixed_topics_with_the_same_configs():
+    # Given the KafkaTopics of the dev scenario
+    objs = rendered("dev")
+    prefix = named(objs, "ConfigMap", "-kafka-client")["data"]["FW_KAFKA_TOPIC_PREFIX"]
+    topics = {t["spec"]["topicName"]: t["spec"]["config"] for t in of_kind(objs, "KafkaTopic")}
+    # When compared with the topics the services ensure at start-up
+    expected = {s.name: s.config for s in fixed_topics(Topics(prefix), TopicPolicy())}
+    # Then names and configs agree, so operator and services never fight over a setting
+    assert topics == expected
+
+
+def test_guarded_resources_are_skipped_with_a_warning_when_the_api_is_missing():
+    # Given a cluster without Strimzi, KEDA or the Prometheus Operator
+    values = [CHART / "ci" / "production-values.yaml"]
+    objs = render.parse_manifests(render.helm_template(values, api_versions=[]))
+    # When the production scenario is rendered, then no custom resource is emitted
+    assert {o["apiVersion"].split("/")[0] for o in objs} <= {"v1", "apps", "policy", "networking.k8s.io"}
+    # And the install notes say what was left out
+    notes = render.helm_template(values, api_versions=[], show_notes=True)
+    assert "WARNING" in notes
+    for kind in ("Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser", "ScaledObject"):
+        assert f" {kind} (install" in notes
+
+
+@pytest.mark.parametrize(
+    ("sets", "message"),
+    [
+        ({"inferense.replicas": "2"}, "additional properties 'inferense' not allowed"),
+        ({"keda.lagThreshold": "many"}, "/keda/lagThreshold"),
+        ({"kafka.securityProtocol": "SASL_TLS"}, "/kafka/securityProtocol"),
+        ({"gateway.settings.FW_KAFKA_BOOTSTRAP": "x:1"}, "'FW_KAFKA_BOOTSTRAP' does not match"),
+        ({"inference.replicas": "-1"}, "/inference/replicas"),
+    ],
+)
+def test_broken_values_are_refused_by_the_schema(sets, message):
+    # Given a valid scenario plus one broken value; when linted, then helm names the problem
+    with pytest.raises(render.RenderError, match=message):
+        render.helm_lint([CHART / "ci" / "dev-values.yaml"], sets=sets)
+
+
+def test_missing_bootstrap_without_strimzi_is_a_clear_error():
+    # Given the default values (no Strimzi) and no bootstrap servers
+    # When rendering, then the error says which value to set
+    with pytest.raises(render.RenderError, match=r"kafka\.bootstrap is required"):
+        render.helm_template([])
+
+
+def test_unknown_field_in_a_rendered_custom_resource_is_caught():
+    # Given a valid Kafka resource with a field Strimzi v1 no longer has (spec.kafka.replicas)
+    kafka = copy.deepcopy(of_kind(rendered("production"), "Kafka")[0])
+    kafka["spec"]["kafka"]["replicas"] = 3
+    # When validated strictly, then the unknown field is reported
+    problems = manifests.validate_object(kafka)
+    assert any("'replicas' was unexpected" in p for p in problems)
+
+
+def test_unknown_field_in_a_rendered_core_object_is_caught():
+    deployment = copy.deepcopy(named(rendered("dev"), "Deployment", "-gateway"))
+    deployment["spec"]["template"]["spec"]["containers"][0]["imagePullPolicyy"] = "Always"
+    problems = manifests.validate_object(deployment)
+    assert problems and all("imagePullPolicyy" in p for p in problems)
+
+
+def test_values_yaml_documents_every_key():
+    # Given values.yaml; when each key is looked at, then a comment sits right above it
+    # (children of a key documented with "# --" are that key's default value)
+    assert undocumented_keys(CHART.joinpath("values.yaml").read_text()) == []
+
+
+def test_chart_copies_of_k8s_files_are_current():
+    # Given the dashboard and rules written under k8s/; then the chart packages them unchanged
+    assert sync.drift() == []
+
+
+def undocumented_keys(text: str) -> list[str]:
+    lines = text.splitlines()
+    stack: list[tuple[int, bool]] = []
+    missing = []
+    for number, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith(("#", "-")) or ":" not in stripped:
+            continue
+        indent = len(line) - len(line.lstrip())
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        above = next((p for p in reversed(lines[: number - 1]) if p.strip()), "")
+        commented = above.strip().startswith("#") and len(above) - len(above.lstrip()) == indent
+        inherited = any(default for _, default in stack)
+        if not commented and not inherited:
+            missing.append(f"line {number}: {stripped.split(':')[0]}")
+        stack.append((indent, inherited or (commented and above.strip().startswith("# --"))))
+    return missing
