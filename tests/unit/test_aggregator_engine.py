@@ -207,3 +207,30 @@ def test_restart_from_stored_state_gives_the_same_output():
     tail, _ = run(second, observations[400:])
     # Then the published stats and alerts are identical
     assert [p.to_json() for p in head + tail] == [p.to_json() for p in whole]
+
+
+def test_drops_read_ahead_of_results_do_not_make_results_late():
+    # Given a catch-up where the drops topic is read minutes ahead of the results
+    engine = make()
+    start = T0 / 1000
+    engine.on_observation(DropSeen("cam1", T0 + 300_000, "stale", 4), start + 301)
+    # When the results of the earlier minutes arrive afterwards
+    _, rejected = run(engine, [o for o in generated_stream() if isinstance(o[0], ResultSeen)])
+    # Then none is rejected, and the drop waits in its own pane
+    assert rejected == []
+    assert engine.pane("cam1", T0 + 300_000).drops == {"stale": 4}
+
+
+def test_after_a_restart_silence_and_idleness_count_from_the_restart():
+    # Given a stream last heard of 100 s before the aggregator restarted
+    rules = parse_rules("quiet: silent for 30s")
+    first = Aggregator(WindowLayout(), Timing(), rules, Stores())
+    first.on_observation(ResultSeen("cam1", T0, 0.01, {}), T0 / 1000)
+    restarted_at = T0 / 1000 + 100
+    engine = Aggregator(WindowLayout(), Timing(), rules, first.stores, awake_since_s=restarted_at)
+    # When ticks come during the first 29 s after the restart, then nothing fires
+    early, _ = run(engine, ticks(restarted_at, restarted_at + 29))
+    assert not [e for e in early if isinstance(e, AlertEvent)]
+    # And it fires 30 s after the restart if still nothing came
+    late, _ = run(engine, ticks(restarted_at + 30, restarted_at + 31))
+    assert [e.transition for e in late if isinstance(e, AlertEvent)] == [AlertTransition.FIRING]

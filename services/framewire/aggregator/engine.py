@@ -65,8 +65,17 @@ def alert_key(rule: Rule, stream_id: str) -> str:
 class Aggregator:
     """Applies observations in order; one instance per worker, over that worker's stores."""
 
-    def __init__(self, layout: WindowLayout, timing: Timing, rules: tuple[Rule, ...], stores: Stores) -> None:
+    def __init__(
+        self,
+        layout: WindowLayout,
+        timing: Timing,
+        rules: tuple[Rule, ...],
+        stores: Stores,
+        awake_since_s: float = 0.0,
+    ) -> None:
         self.layout, self.timing, self.rules, self.stores = layout, timing, rules, stores
+        # When this process started: idleness and silence only count time since then.
+        self.awake_since_s = awake_since_s
         self._by_kind = {k: tuple(r for r in rules if r.kind is k) for k in RuleKind}
 
     def on_observation(self, obs: Observation, now_s: float) -> Outcome:
@@ -78,20 +87,24 @@ class Aggregator:
     def on_event(self, obs: ResultSeen | DropSeen, now_s: float) -> Outcome:
         """A result or a drop arrived at wall-clock ``now_s``."""
         stream, is_result = obs.stream_id, isinstance(obs, ResultSeen)
-        progress = self._progress(stream) or StreamProgress.first(obs.event_ms, now_s, self.layout)
+        progress = self._progress(stream)
+        if progress is None:
+            progress = StreamProgress.first(obs.event_ms, now_s, self.layout, has_results=is_result)
+        elif is_result and not progress.has_results:
+            progress = progress.restarted_by_result(obs.event_ms, now_s, self.layout)
         rejected = self._rejection(progress, obs.event_ms, now_s)
         if rejected is not None:
-            seen = replace(progress, last_arrival_s=now_s)
-            self.stores.progress[stream] = (
-                replace(seen, last_result_s=now_s) if is_result else seen
-            ).to_dict()
+            if is_result:  # the stream is alive even if this result cannot be counted
+                seen = replace(progress, last_arrival_s=now_s, last_result_s=now_s)
+                self.stores.progress[stream] = seen.to_dict()
             return Outcome(rejected=rejected)
         self._update_pane(obs)
         published: list[Published] = []
         if isinstance(obs, ResultSeen):
             published += self._frame_rules(obs)
             published += self._feed(RuleKind.SILENT, stream, False, None, _ms(now_s), _ms(now_s))
-        progress = progress.observed(obs.event_ms, now_s, self.layout, is_result)
+        if is_result:
+            progress = progress.observed(obs.event_ms, now_s, self.layout)
         progress, closed = self._close_windows(stream, progress, now_s)
         self.stores.progress[stream] = progress.to_dict()
         return Outcome(tuple(published + closed))
@@ -105,11 +118,11 @@ class Aggregator:
         if now_s - progress.last_arrival_s >= self.timing.forget_s:
             return Outcome(self._forget(stream, progress, now_s))
         progress, published = self._close_windows(stream, progress, now_s)
-        silent_since = _ms(progress.last_result_s)
+        silent_since = _ms(max(progress.last_result_s, self.awake_since_s))
         published += self._feed(RuleKind.SILENT, stream, True, None, silent_since, _ms(now_s))
-        if now_s - progress.last_arrival_s >= self.timing.idle_s:
+        if progress.is_idle(now_s, self.timing, self.awake_since_s):
             # An idle stream shows no objects: let per-frame alerts clear.
-            at = progress.watermark_ms(now_s, self.timing)
+            at = progress.watermark_ms(now_s, self.timing, self.awake_since_s)
             published += self._feed(RuleKind.COUNT, stream, False, 0.0, at, at)
         self.stores.progress[stream] = progress.to_dict()
         return Outcome(tuple(published))
@@ -142,7 +155,7 @@ class Aggregator:
         self, stream: str, progress: StreamProgress, now_s: float
     ) -> tuple[StreamProgress, list[Published]]:
         published: list[Published] = []
-        for end in progress.due_ends(now_s, self.layout, self.timing):
+        for end in progress.due_ends(now_s, self.layout, self.timing, self.awake_since_s):
             tumbling = self.window(stream, WindowKind.TUMBLING, end)
             published.append(tumbling)
             latest = {WindowKind.TUMBLING.value: tumbling.to_json()}

@@ -29,17 +29,26 @@ class Timing:
 class StreamProgress:
     """What the aggregator knows about one stream's position in time."""
 
-    max_event_ms: int  # greatest event (capture) time seen, results and drops
-    last_arrival_s: float  # wall clock of the last result or drop
-    last_result_s: float  # wall clock of the last result, or of first sight
+    max_event_ms: int  # greatest capture time of a result (or first drop) seen
+    last_arrival_s: float  # wall clock of the last result (or of first sight)
+    last_result_s: float  # same, kept apart for silence rules
     emitted_until_ms: int  # end of the last window published
     oldest_pane_ms: int  # start of the oldest pane that may still be stored
+    has_results: bool = True  # False while only drop records were seen
 
     @classmethod
-    def first(cls, event_ms: int, now_s: float, layout: WindowLayout) -> StreamProgress:
+    def first(
+        cls, event_ms: int, now_s: float, layout: WindowLayout, has_results: bool = True
+    ) -> StreamProgress:
         """Progress of a stream seen for the first time at event time ``event_ms``."""
         start = layout.pane_start(event_ms)
-        return cls(event_ms, now_s, now_s, start, start)
+        return cls(event_ms, now_s, now_s, start, start, has_results)
+
+    def restarted_by_result(self, event_ms: int, now_s: float, layout: WindowLayout) -> StreamProgress:
+        """Progress once the first result of a stream known only from drops arrives: time
+        starts from the result (drops may have been read far ahead of it)."""
+        fresh = StreamProgress.first(event_ms, now_s, layout)
+        return replace(fresh, oldest_pane_ms=min(self.oldest_pane_ms, fresh.oldest_pane_ms))
 
     def newest_pane_ms(self, layout: WindowLayout) -> int:
         return layout.pane_start(self.max_event_ms)
@@ -48,8 +57,13 @@ class StreamProgress:
         """Past this end every window is empty: one zero window is published, then none."""
         return self.newest_pane_ms(layout) + layout.hop_size_ms + layout.hop_step_ms
 
-    def watermark_ms(self, now_s: float, timing: Timing) -> int:
-        if now_s - self.last_arrival_s >= timing.idle_s:
+    def is_idle(self, now_s: float, timing: Timing, awake_since_s: float = 0.0) -> bool:
+        """No result for ``idle_s``, counting only time this process has been running
+        (after a restart the backlog is still on its way)."""
+        return now_s - max(self.last_arrival_s, awake_since_s) >= timing.idle_s
+
+    def watermark_ms(self, now_s: float, timing: Timing, awake_since_s: float = 0.0) -> int:
+        if self.is_idle(now_s, timing, awake_since_s):
             return max(self.max_event_ms, int(now_s * 1000)) - timing.grace_ms
         return self.max_event_ms - timing.grace_ms
 
@@ -57,8 +71,12 @@ class StreamProgress:
         """True when the pane of ``event_ms`` may already have been deleted."""
         return layout.pane_start(event_ms) < self.emitted_until_ms - layout.horizon_ms
 
-    def observed(self, event_ms: int, now_s: float, layout: WindowLayout, result: bool) -> StreamProgress:
-        """Progress after a result (``result``) or a drop at ``event_ms`` arrived at ``now_s``."""
+    def observed(self, event_ms: int, now_s: float, layout: WindowLayout) -> StreamProgress:
+        """Progress after a result captured at ``event_ms`` arrived at ``now_s``.
+
+        Drop records do not move progress: they come from another topic, which during a
+        catch-up can be read far ahead of the results, and would make them look late.
+        """
         emitted = self.emitted_until_ms
         if emitted >= self.emission_limit_ms(layout) and layout.pane_start(event_ms) > emitted:
             # The stream came back after a gap: skip the empty windows in between.
@@ -67,13 +85,16 @@ class StreamProgress:
             self,
             max_event_ms=max(self.max_event_ms, event_ms),
             last_arrival_s=now_s,
-            last_result_s=now_s if result else self.last_result_s,
+            last_result_s=now_s,
             emitted_until_ms=emitted,
         )
 
-    def due_ends(self, now_s: float, layout: WindowLayout, timing: Timing) -> range:
+    def due_ends(
+        self, now_s: float, layout: WindowLayout, timing: Timing, awake_since_s: float = 0.0
+    ) -> range:
         """Ends of the tumbling windows to publish now, oldest first."""
-        upto = min(self.watermark_ms(now_s, timing), self.emission_limit_ms(layout))
+        watermark = self.watermark_ms(now_s, timing, awake_since_s)
+        upto = min(watermark, self.emission_limit_ms(layout))
         return range(self.emitted_until_ms + layout.pane_ms, upto + 1, layout.pane_ms)
 
     def expired_panes(self, layout: WindowLayout) -> range:
@@ -88,6 +109,7 @@ class StreamProgress:
             "last_result_s": self.last_result_s,
             "emitted_until_ms": self.emitted_until_ms,
             "oldest_pane_ms": self.oldest_pane_ms,
+            "has_results": self.has_results,
         }
 
     @classmethod
@@ -98,4 +120,5 @@ class StreamProgress:
             float(data["last_result_s"]),
             int(data["emitted_until_ms"]),
             int(data["oldest_pane_ms"]),
+            bool(data.get("has_results", True)),
         )

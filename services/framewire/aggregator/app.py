@@ -1,0 +1,170 @@
+"""The faust app: ingest agent, aggregate agent, clock ticks, topic discovery.
+
+    fw.results.<stream>, fw.drops --ingest--> <app>-observations (key: stream id)
+        --aggregate--> tables (panes, progress, latest, alerts) --> fw.stats, fw.alerts
+
+The ingest agent decodes protobuf and sends malformed records to the DLQ. Observations are
+re-keyed by stream id so each stream's state is updated by one worker, in order, in the
+table partition that matches its observation partition (faust requires tables to be
+co-partitioned with the topic that updates them). Ticks travel the same way, so tables are
+only ever written from inside the aggregate agent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+
+from framewire.aggregator import metrics
+from framewire.aggregator.engine import Aggregator, Stores
+from framewire.aggregator.faust_config import faust_config
+from framewire.aggregator.ingest import RawMessage, dead_letter, error_kind, observe
+from framewire.aggregator.observations import Tick, from_wire, to_wire
+from framewire.aggregator.rules import Rule
+from framewire.aggregator.settings import AggregatorSettings
+from framewire.aggregator.stats import WindowStats
+from framewire.aggregator.topology import TABLES, observations_topic, result_topics
+from framewire.core.errors import DecodeError, KafkaUnavailableError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """The app and what its views and tests need to reach."""
+
+    app: faust.App
+    engine: Aggregator
+    settings: AggregatorSettings
+    ingest: Any  # faust Topic: drops + result topics, grown by discovery
+
+
+def build_app(settings: AggregatorSettings, rules: tuple[Rule, ...], results: list[str]) -> Runtime:
+    """Wire agents, tables and timers; called once from ``run()`` after topics exist."""
+    app = faust.App(settings.faust_id, **faust_config(settings))
+    topics = settings.kafka.topics
+    raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
+    ingest = app.topic(topics.drops, *results, **raw)
+    observations = app.topic(
+        observations_topic(settings),
+        key_serializer="raw",
+        value_serializer="json",
+        partitions=settings.partitions,
+        internal=True,
+    )
+    stats_out, alerts_out = app.topic(topics.stats, **raw), app.topic(topics.alerts, **raw)
+    dlq = app.topic(topics.dlq, **raw)
+    # Keys and values are JSON (faust's default for tables): readable with Kafka's own tools.
+    tables = {name: app.Table(name, partitions=settings.partitions) for name in TABLES}
+    engine = Aggregator(
+        settings.layout(), settings.timing(), rules, Stores(**tables), awake_since_s=time.time()
+    )
+    runtime = Runtime(app, engine, settings, ingest)
+
+    @app.agent(ingest, concurrency=1)
+    async def ingest_agent(stream: Any) -> None:
+        async for event in stream.events():
+            message = _raw(event)
+            try:
+                obs = observe(message, topics)
+            except DecodeError as exc:
+                log.warning("dead letter: %s", exc)
+                metrics.DEAD_LETTERS.labels(error_kind(exc)).inc()
+                await dlq.send(key=message.key, value=dead_letter(message, exc, settings.dlq_value_max_bytes))
+                continue
+            await observations.send(key=obs.stream_id.encode(), value=to_wire(obs))
+
+    @app.agent(observations, concurrency=1)
+    async def aggregate_agent(stream: Any) -> None:
+        async for event in stream.events():
+            stream_id = event.key.decode() if isinstance(event.key, bytes) else str(event.key)
+            try:
+                obs = from_wire(stream_id, event.value)
+            except DecodeError as exc:
+                log.error(
+                    "skipping unreadable observation %s[%s]@%s: %s",
+                    event.message.topic,
+                    event.message.partition,
+                    event.message.offset,
+                    exc,
+                )
+                continue
+            now = time.time()
+            outcome = engine.on_observation(obs, now)
+            metrics.record(obs, outcome, now)
+            for item in outcome.published:
+                target = stats_out if isinstance(item, WindowStats) else alerts_out
+                payload = json.dumps(item.to_json(emitted_ms=int(now * 1000)), separators=(",", ":"))
+                await target.send(key=stream_id.encode(), value=payload.encode())
+
+    @app.timer(settings.tick_s)
+    async def tick() -> None:
+        started, now = time.monotonic(), time.time()
+        for stream_id in engine.streams():
+            await observations.send(key=stream_id.encode(), value=to_wire(Tick(stream_id, now)))
+        metrics.TICK_SECONDS.observe(time.monotonic() - started)
+        try:
+            await _export_consumer_lag(app)
+        except Exception:  # a metric must never crash the app (faust stops on timer errors)
+            log.exception("could not read consumer positions for the lag metric")
+
+    @app.timer(settings.discover_s)
+    async def discover() -> None:
+        try:
+            found = await asyncio.get_running_loop().run_in_executor(None, result_topics, settings)
+        except KafkaUnavailableError as exc:
+            log.warning("topic discovery failed, retrying in %.0fs: %s", settings.discover_s, exc)
+            return
+        known = set(ingest.topics)
+        new = sorted(set(found) - known)
+        if new:
+            log.info("subscribing to new result topics: %s", ", ".join(new))
+            ingest.topics = [*ingest.topics, *new]
+            # The agent iterates over clones of ``ingest`` and those clones are what faust's
+            # conductor subscribes: each learns the new names, then re-registering makes the
+            # conductor resubscribe and rebalance.
+            for channel in [c for c in app.topics if set(c.topics) == known]:
+                channel.topics = list(ingest.topics)
+                app.topics.discard(channel)
+                app.topics.add(channel)
+
+    # faust waits 45 s before acting on a subscription change; new streams should not.
+    setattr(app.topics, "_resubscribe_sleep_lock_seconds", min(5.0, settings.discover_s))  # noqa: B010
+    return runtime
+
+
+def _raw(event: Any) -> RawMessage:
+    message = event.message
+    headers = (
+        [(k, v) for k, v in (message.headers or [])]
+        if isinstance(message.headers, list)
+        else list((message.headers or {}).items())
+    )
+    return RawMessage(
+        message.topic,
+        message.partition,
+        message.offset,
+        event.key,
+        event.value,
+        float(message.timestamp or 0.0),
+        headers,
+    )
+
+
+async def _export_consumer_lag(app: faust.App) -> None:
+    consumer = app.consumer
+    behind: dict[str, int] = {}
+    for tp in consumer.assignment():
+        position, highwater = await consumer.position(tp), consumer.highwater(tp)
+        if position is None or highwater is None:
+            continue  # not fetched yet
+        lag = max(0, highwater - position)
+        behind[tp.topic] = behind.get(tp.topic, 0) + lag
+    for topic, lag in behind.items():
+        metrics.CONSUMER_LAG.labels(topic).set(lag)

@@ -1,0 +1,92 @@
+"""Kafka boundary of the aggregator: protobuf results and drop records in, observations or
+dead letters out. Every malformed message becomes a DeadLetter naming its coordinates."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from framewire.aggregator.observations import DropSeen, ResultSeen
+from framewire.core.codec import DeadLetter, DetectionResult, DropRecord, decode, encode
+from framewire.core.errors import DecodeError, FramewireError
+from framewire.core.topics import Topics, validate_stream_id
+
+SERVICE = "aggregator"
+
+
+class InvalidMessageError(DecodeError):
+    """A message that decodes but cannot be counted (wrong stream, missing times)."""
+
+
+@dataclass(frozen=True)
+class RawMessage:
+    """A consumed record as the agent sees it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp_s: float
+    headers: Sequence[tuple[str, bytes]] = ()
+
+
+def observe(raw: RawMessage, topics: Topics) -> ResultSeen | DropSeen:
+    """The observation in ``raw``; raises DecodeError (or InvalidMessageError) when malformed."""
+    if raw.topic == topics.drops:
+        drop = decode(DropRecord, raw.value, topic=raw.topic, partition=raw.partition, offset=raw.offset)
+        stream = _stream_id(drop.stream_id, raw)
+        if drop.count <= 0 or drop.time_ns <= 0:
+            raise _invalid("drop record without count or time", raw, stream)
+        reason = DropRecord.Reason.Name(drop.reason).removeprefix("REASON_").lower()
+        return DropSeen(stream, drop.time_ns // 1_000_000, reason, int(drop.count))
+    result = decode(DetectionResult, raw.value, topic=raw.topic, partition=raw.partition, offset=raw.offset)
+    stream = _stream_id(result.stream_id, raw)
+    if topics.stream_of(raw.topic) != stream:
+        raise _invalid(f"result of stream {stream!r} on another stream's topic", raw)
+    if result.capture_time_ns <= 0:
+        raise _invalid("result without capture time", raw, stream)
+    done_ns = result.result_time_ns or int(raw.timestamp_s * 1e9)
+    counts: dict[str, int] = {}
+    for det in result.detections:
+        label = det.label or f"class_{det.class_id}"
+        counts[label] = counts.get(label, 0) + 1
+    latency_s = (done_ns - result.capture_time_ns) / 1e9
+    return ResultSeen(stream, result.capture_time_ns // 1_000_000, latency_s, counts)
+
+
+def _stream_id(stream_id: str, raw: RawMessage) -> str:
+    try:
+        return validate_stream_id(stream_id)
+    except FramewireError as exc:
+        raise _invalid(f"bad stream id: {exc.message}", raw) from None
+
+
+def _invalid(message: str, raw: RawMessage, stream: str | None = None) -> InvalidMessageError:
+    return InvalidMessageError(
+        message, stream_id=stream, topic=raw.topic, partition=raw.partition, offset=raw.offset
+    )
+
+
+def error_kind(exc: DecodeError) -> str:
+    return "invalid_message" if isinstance(exc, InvalidMessageError) else "decode_error"
+
+
+def dead_letter(raw: RawMessage, exc: DecodeError, value_max_bytes: int) -> bytes:
+    """The DeadLetter for ``raw``, keeping the original value when small enough."""
+    letter = DeadLetter(
+        original_topic=raw.topic,
+        original_partition=raw.partition,
+        original_offset=raw.offset,
+        original_key=raw.key or b"",
+        error_kind=error_kind(exc),
+        error_message=exc.message[:1000],
+        service=SERVICE,
+        time_ns=time.time_ns(),
+    )
+    for key, value in raw.headers:
+        letter.original_headers.add(key=key, value=value or b"")
+    if raw.value is not None and len(raw.value) <= value_max_bytes:
+        letter.original_value = raw.value
+    return encode(letter)

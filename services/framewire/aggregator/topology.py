@@ -1,0 +1,60 @@
+"""Topics the aggregator reads and owns, created with Kafka's AdminClient.
+
+faust-streaming 0.11.3 cannot create topics on Kafka 4.x (its declare path sends
+MetadataRequest v1 / CreateTopics v1 through aiokafka: ``AttributeError: 'MetadataRequest_v1'
+object has no attribute 'prepare'`` with aiokafka 0.14, and Kafka 4 removed those versions),
+so the app runs with ``topic_allow_declare=False`` and everything is created here first.
+faust's pattern subscriptions do not subscribe to anything either, so result topics are
+listed here by regex and handed to faust by name.
+"""
+
+from __future__ import annotations
+
+import re
+
+from framewire.aggregator.settings import AggregatorSettings
+from framewire.core.admin import TopicPolicy, TopicSpec, ensure_topics, fixed_topics
+from framewire.core.errors import KafkaUnavailableError
+from framewire.core.kafka import make_admin
+
+TABLES = ("panes", "progress", "latest", "alerts")
+WEEK_MS = 7 * 24 * 3600 * 1000
+
+
+def observations_topic(settings: AggregatorSettings) -> str:
+    return f"{settings.faust_id}-observations"
+
+
+def changelog_topic(settings: AggregatorSettings, table: str) -> str:
+    """faust's name for a table's changelog: ``<app id>-<table>-changelog``."""
+    return f"{settings.faust_id}-{table}-changelog"
+
+
+def owned_topics(settings: AggregatorSettings) -> list[TopicSpec]:
+    """Internal topics: observations, one compacted changelog per table, faust's leader topic."""
+    n, r = settings.partitions, settings.replication
+    compacted = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
+    specs = [TopicSpec(observations_topic(settings), n, r, {"retention.ms": str(WEEK_MS)})]
+    specs += [TopicSpec(changelog_topic(settings, t), n, r, compacted) for t in TABLES]
+    specs.append(TopicSpec(f"{settings.faust_id}-__assignor-__leader", 1, r))
+    return specs
+
+
+def prepare_topics(settings: AggregatorSettings) -> None:
+    """Create the shared and internal topics the aggregator needs; idempotent.
+
+    Called from ``run()`` before faust starts, so a wrong bootstrap fails fast and clearly.
+    """
+    admin = make_admin(settings.kafka)
+    policy = TopicPolicy(replication=settings.replication)
+    ensure_topics(admin, fixed_topics(settings.kafka.topics, policy) + owned_topics(settings))
+
+
+def result_topics(settings: AggregatorSettings, timeout_s: float = 10.0) -> list[str]:
+    """Live per-stream result topics (``fw.results.<stream>``), sorted."""
+    pattern = re.compile(settings.kafka.topics.results_pattern)
+    try:
+        names = make_admin(settings.kafka).list_topics(timeout=timeout_s).topics
+    except Exception as exc:  # KafkaException or a timeout: both mean no answer
+        raise KafkaUnavailableError(f"cannot list topics: {exc}") from None
+    return sorted(name for name in names if pattern.match(name))
