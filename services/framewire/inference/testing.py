@@ -136,6 +136,10 @@ class FramePublisher:
         self._thread.start()
         return self
 
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
     def stop(self) -> dict[str, int]:
         """Stop, flush and return how many frames each stream got."""
         self._stop.set()
@@ -253,3 +257,31 @@ class WorkerThread:
         except BaseException as exc:
             self.error = exc
             self._started.set()
+
+
+def read_until_covered(
+    kafka: KafkaSettings, sent: dict[str, int], timeout_s: float
+) -> tuple[list[Any], list[Any]]:
+    """Read committed results and drop records until every sent frame offset is accounted
+    for (or ``timeout_s`` passes), then until quiet, so late duplicates would show too."""
+    from framewire.v1.detection_pb2 import DetectionResult
+    from framewire.v1.ops_pb2 import DropRecord
+
+    topics = kafka.topics
+    results = TopicReader(kafka, [topics.results(s) for s in sent], DetectionResult)
+    drops = TopicReader(kafka, [topics.drops], DropRecord)
+    wanted = {(topics.frames(s), 0): set(range(n)) for s, n in sent.items()}
+
+    def covered(_: list[Any]) -> bool:
+        seen = coverage(results.items, drops.items)
+        return all(want <= set(seen.get(tp, ())) for tp, want in wanted.items())
+
+    deadline = time.monotonic() + timeout_s
+    while not covered([]) and time.monotonic() < deadline:
+        results.read_until(covered, 0.5)
+        drops.read_until(covered, 0.1)
+    results.settle(1.0)
+    drops.settle(0.5)
+    results.close()
+    drops.close()
+    return results.items, drops.items
