@@ -182,3 +182,53 @@ def test_token_protected_server(zoo_cache: Path, monkeypatch: pytest.MonkeyPatch
 def test_cli_exits_with_an_error_on_an_unknown_model() -> None:
     # Given the CLI; when asked about a model the zoo does not have; then it fails with 2
     assert cli_main(["models", "info", "no-such-model"]) == 2
+
+
+def test_a_model_the_zoo_does_not_know_is_described_by_its_info(zoo_cache: Path, tmp_path: Path) -> None:
+    # Given an operator's model under a new id, described fully by its sidecar info
+    (tmp_path / "faces.tflite").write_bytes(
+        (zoo_cache / MODEL / "face_detection_short_range.tflite").read_bytes()
+    )
+    info = {
+        "id": "my-faces",
+        "name": "my-faces",
+        "version": "7",
+        "framework": "tflite",
+        "target": "object-detection",
+        "dtype": "fp32",
+        "encrypted": False,
+        "file": "faces.tflite",
+        "format": "tflite",
+        "decoder": "blazeface",
+        "labels": ["visage"],
+        "score_threshold": 0.6,
+        "input": {"width": 128, "height": 128, "scaling": "signed_unit"},
+    }
+    (tmp_path / "my-faces.json").write_text(json.dumps(info))
+    server = ModelServer(build_catalog(zoo_cache, tmp_path, zoo=False)).start()
+    try:
+        # When a service loads it
+        detector = load_from_server(server.info_url, "my-faces")
+    finally:
+        server.stop()
+    # Then the served description is what it runs with
+    assert (detector.info.version, detector.info.labels) == ("7", ("visage",))
+    assert detector.info.score_threshold == 0.6
+    assert [d.label for d in detector.detect(photo_bgr("astronaut"))] == ["visage"]
+
+
+def test_a_model_the_zoo_does_not_know_needs_a_decoder(rogue_server: Callable) -> None:
+    doc = {
+        "id": "mystery",
+        "framework": "onnx",
+        "target": "x",
+        "url": "/f",
+        "name": "mystery",
+        "version": "1",
+        "dtype": "fp32",
+        "encrypted": False,
+        "sha256": "0" * 64,
+    }
+    base = rogue_server({"/models/mystery": (200, {}, json.dumps(doc).encode(), None)})
+    with pytest.raises(ModelError, match="must give format, decoder, labels and input"):
+        load_from_server(f"{base}/models", "mystery")
