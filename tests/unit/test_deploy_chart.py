@@ -42,9 +42,12 @@ def test_every_rendered_object_passes_strict_schemas(name):
     objs = list(rendered(name))
     # When every object is validated (core: kubernetes-validate --strict; custom: strict CRDs)
     problems = manifests.validate_manifests(objs)
-    # Then none has a problem, and the render is not empty
+    # Then none has a problem, and every service the scenario enables is deployed
     assert problems == []
-    assert len(of_kind(objs, "Deployment")) == len(SERVICES)
+    values = yaml.safe_load((CHART / "ci" / f"{name}-values.yaml").read_text())
+    enabled = {s for s in SERVICES if values.get(s, {}).get("enabled", True)}
+    components = {d["metadata"]["labels"]["app.kubernetes.io/component"] for d in of_kind(objs, "Deployment")}
+    assert components == enabled
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
