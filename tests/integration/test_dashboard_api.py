@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from confluent_kafka import TopicPartition
+
 from framewire.core.codec import decode
 from framewire.core.config import KafkaSettings
 from framewire.core.kafka import make_admin, make_consumer

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from framewire.core.topics import Topics
 from framewire.dashboard.framestore import FrameStore, StoredFrame
 from framewire.dashboard.hub import ALL_STREAMS, Event, Hub

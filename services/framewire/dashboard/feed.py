@@ -81,6 +81,8 @@ class Feed:
         self._refresh = threading.Event()
         self._assigned: dict[tuple[str, int], TopicKind] = {}
         self._thread: threading.Thread | None = None
+        # Compacted state partitions still being read up to their start-up end offset.
+        self._catching_up: dict[tuple[str, int], int] = {}
         self.ready = threading.Event()
         self.last_metadata_ok = 0.0
 
@@ -114,6 +116,8 @@ class Feed:
                 batch = [r for m in consumer.consume(500, timeout=0.2) if (r := self._read(m))]
                 if batch:
                     self._deliver(batch)
+                if self._catching_up:
+                    self._check_caught_up(consumer)
         except Exception:
             log.exception("dashboard consumer stopped")
             raise
@@ -139,8 +143,20 @@ class Feed:
         new = {k: v for k, v in wanted.items() if k not in self._assigned}
         if new and not self._assign(consumer, new):
             return
-        self.ready.set()
         self.last_metadata_ok = time.monotonic()
+        if not self._catching_up:
+            self.ready.set()
+
+    def _check_caught_up(self, consumer: Consumer) -> None:
+        """Ready once streams and status are read to where they ended at start-up, so the
+        first page load already lists every stream."""
+        keys = list(self._catching_up)
+        positions = consumer.position([TopicPartition(t, p) for t, p in keys])
+        for key, tp in zip(keys, positions, strict=True):
+            if tp.offset >= self._catching_up[key]:
+                del self._catching_up[key]
+        if not self._catching_up:
+            self.ready.set()
 
     def _assign(self, consumer: Consumer, new: dict[tuple[str, int], TopicKind]) -> bool:
         startup = not self.ready.is_set()
@@ -151,6 +167,8 @@ class Feed:
                 start = max(low, high - self._backlog(kind, startup))
                 partitions.append(TopicPartition(topic, partition, start))
                 baselines.append(Baseline(topic, partition, start - 1))
+                if startup and kind in STATE_KINDS and high > start:
+                    self._catching_up[(topic, partition)] = high
         except KafkaException as exc:
             log.warning("cannot read offsets of new topics, will retry: %s", exc)
             return False
