@@ -155,6 +155,21 @@ def test_full_buffer_asks_for_a_pause_and_drained_one_for_a_resume() -> None:
     assert s.has_room(tp)
 
 
+def test_latest_overflow_drops_the_oldest_and_records_it() -> None:
+    # Given policy latest and a buffer of 4
+    s = scheduler(FreshnessPolicy.LATEST, capacity=4)
+    tp = ("fw.frames.a", 0)
+    # When 7 fresh frames arrive before any is taken
+    paused = [s.add(tp, frame(tp[0], o)) for o in range(7)]
+    # Then nothing asks for a pause, the 3 oldest are superseded, the newest 4 are processed
+    assert not any(paused)
+    cycle = s.select(10, stale_before_ns=NOW - 500 * MS)
+    assert offsets(cycle.frames) == [3, 4, 5, 6]
+    [drop] = cycle.drops
+    assert (drop.first_offset, drop.last_offset, drop.detail) == (0, 2, "superseded")
+    assert cycle.positions[tp] == 7
+
+
 def test_removed_partition_reports_its_oldest_unhandled_offset() -> None:
     # Given buffered frames from offset 7
     s = scheduler(FreshnessPolicy.NONE)
@@ -175,10 +190,13 @@ def test_removed_partition_reports_its_oldest_unhandled_offset() -> None:
         min_size=1, max_size=60,
     ),
     cycle_size=st.integers(1, 8),
+    capacity=st.integers(2, 12),
 )
-def test_every_offset_is_accounted_for_exactly_once(policy, stride, items, cycle_size) -> None:
-    # Given random frames (some undecodable) of random ages on two partitions
-    s = scheduler(policy, stride)
+def test_every_offset_is_accounted_for_exactly_once(
+    policy, stride, items, cycle_size, capacity
+) -> None:
+    # Given random frames (some undecodable) of random ages on two small buffers
+    s = scheduler(policy, stride, capacity)
     next_offset = {"a": 0, "b": 0}
     for name, age, is_bad in items:
         topic, o = f"fw.frames.{name}", next_offset[name]
@@ -187,6 +205,7 @@ def test_every_offset_is_accounted_for_exactly_once(policy, stride, items, cycle
     # When cycles are selected until the buffers are empty
     seen: dict[tuple[str, int], list[int]] = {}
     for _ in range(200):
+        assert s.buffered() <= 2 * capacity + 2 or policy is not FreshnessPolicy.LATEST
         cycle = s.select(cycle_size, stale_before_ns=NOW - 500 * MS)
         if cycle.empty:
             break

@@ -32,17 +32,30 @@ class Taken:
     # Every buffered frame was stale: the partition is behind and may seek forward.
     behind: bool = False
 
-    def drop(self, frame: FrameItem, reason: DropReason) -> None:
+    def drop(self, frame: FrameItem, reason: DropReason, detail: str = "") -> None:
+        """Record a skipped frame, extending the last range when it directly follows it."""
         last = self.drops[-1] if self.drops else None
         c = frame.coords
-        if last is not None and last.reason is reason and last.last_offset + 1 == c.offset:
+        if (
+            last is not None and (last.reason, last.detail) == (reason, detail)
+            and last.last_offset + 1 == c.offset
+        ):
             self.drops[-1] = DropRange(
-                last.stream_id, last.topic, last.partition, last.first_offset, c.offset, reason
+                last.stream_id, last.topic, last.partition, last.first_offset, c.offset, reason,
+                detail,
             )
         else:
-            self.drops.append(
-                DropRange(frame.stream_id, c.topic, c.partition, c.offset, c.offset, reason)
-            )
+            self.drops.append(DropRange(
+                frame.stream_id, c.topic, c.partition, c.offset, c.offset, reason, detail
+            ))
+
+    def skip(self, item: Item, reason: DropReason, detail: str = "") -> None:
+        """A frame is dropped, a rejected message dead-lettered; either way it is handled."""
+        self.note(item)
+        if isinstance(item, Rejected):
+            self.rejected.append(item)
+        else:
+            self.drop(item, reason, detail)
 
     def note(self, item: Item) -> None:
         self.position = item_offset(item) + 1
@@ -94,11 +107,6 @@ class PartitionCursor:
         newest = next((i for i in reversed(buffer) if isinstance(i, FrameItem)), None)
         keep_newest = newest is not None and newest.capture_time_ns >= stale_before_ns
         while buffer and not (keep_newest and buffer[0] is newest):
-            item = buffer.popleft()
-            taken.note(item)
-            if isinstance(item, Rejected):
-                taken.rejected.append(item)
-            else:
-                taken.drop(item, DropReason.STALE)
+            taken.skip(buffer.popleft(), DropReason.STALE)
         self._phase = 0
         taken.behind = not keep_newest

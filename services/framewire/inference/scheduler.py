@@ -1,8 +1,11 @@
 """Fairness: bounded per-partition buffers served round-robin.
 
-The worker ``add``s every consumed item to its partition's buffer and pauses a partition
-whose buffer is full, so memory stays bounded and one busy stream cannot crowd out the
-others. ``select`` builds one cycle by taking one frame per partition in turn (rotating the
+The worker ``add``s every consumed item to its partition's buffer. A full buffer either
+drops its oldest frame (policy ``latest``: newer frames supersede it; the drop is recorded
+like any other) or asks the worker to pause the partition (back-pressure), so memory stays
+bounded and one busy stream cannot crowd out the others.
+
+``select`` builds one cycle by taking one frame per partition in turn (rotating the
 starting partition between cycles) until the cycle is full: under overload every assigned
 stream gets the same share, whichever partition holds the most data.
 """
@@ -11,11 +14,26 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from framewire.inference.freshness import Freshness, Item, PartitionCursor, Taken, item_offset
-from framewire.inference.records import DropRange, FrameItem, Rejected
+from framewire.inference.records import DropRange, DropReason, FrameItem, Rejected
+from framewire.inference.settings import FreshnessPolicy
 
 TP = tuple[str, int]
+
+
+class Overflow(StrEnum):
+    """What a full partition buffer does with one more item."""
+
+    # Stop fetching the partition until the buffer has drained (nothing skipped).
+    PAUSE = "pause"
+    # Drop the oldest buffered frame (recorded as a stale drop): the newest frames win.
+    DROP_OLDEST = "drop_oldest"
+
+    @classmethod
+    def for_policy(cls, policy: FreshnessPolicy) -> Overflow:
+        return cls.DROP_OLDEST if policy is FreshnessPolicy.LATEST else cls.PAUSE
 
 
 @dataclass
@@ -39,7 +57,10 @@ class Scheduler:
     def __init__(self, freshness: Freshness, capacity: int) -> None:
         self._freshness = freshness
         self._capacity = capacity
+        self._overflow = Overflow.for_policy(freshness.policy)
         self._buffers: dict[TP, deque[Item]] = {}
+        # Items pushed out of full buffers, published with the next cycle.
+        self._spilled: dict[TP, Taken] = {}
         self._cursors: dict[TP, PartitionCursor] = {}
         self._order: list[TP] = []
         self._next = 0
@@ -53,20 +74,31 @@ class Scheduler:
     def remove_partition(self, tp: TP) -> int | None:
         """Forget a partition; return the offset of its oldest unhandled item, if any."""
         buffer = self._buffers.pop(tp, None)
+        spilled = self._spilled.pop(tp, None)
         self._cursors.pop(tp, None)
         if tp in self._order:
             index = self._order.index(tp)
             self._order.pop(index)
             if index < self._next:
                 self._next -= 1
-        return item_offset(buffer[0]) if buffer else None
+        firsts = [d.first_offset for d in spilled.drops] if spilled else []
+        firsts += [item_offset(r) for r in spilled.rejected] if spilled else []
+        firsts += [item_offset(buffer[0])] if buffer else []
+        return min(firsts, default=None)
 
     def add(self, tp: TP, item: Item) -> bool:
-        """Buffer ``item``; True when the partition's buffer is full (pause it)."""
+        """Buffer ``item``; True when the partition's buffer is full and should be paused."""
         self.add_partition(tp)
         buffer = self._buffers[tp]
         buffer.append(item)
-        return len(buffer) >= self._capacity
+        if len(buffer) < self._capacity:
+            return False
+        if self._overflow is Overflow.PAUSE:
+            return True
+        while len(buffer) > self._capacity:
+            spilled = self._spilled.setdefault(tp, Taken())
+            spilled.skip(buffer.popleft(), DropReason.STALE, "superseded")
+        return False
 
     def has_room(self, tp: TP) -> bool:
         """True when a paused partition has drained to half its capacity (resume it)."""
@@ -74,9 +106,10 @@ class Scheduler:
         return buffer is None or len(buffer) <= self._capacity // 2
 
     def buffered(self, tp: TP | None = None) -> int:
+        """Items waiting (in ``tp``'s buffer, or anywhere, including spilled ones)."""
         if tp is not None:
             return len(self._buffers.get(tp, ()))
-        return sum(len(b) for b in self._buffers.values())
+        return sum(len(b) for b in self._buffers.values()) + len(self._spilled)
 
     def oldest_capture_ns(self, tp: TP) -> int | None:
         frame = next((i for i in self._buffers.get(tp, ()) if isinstance(i, FrameItem)), None)
@@ -85,7 +118,7 @@ class Scheduler:
     def select(self, max_frames: int, stale_before_ns: int) -> Cycle:
         """Take up to ``max_frames`` frames, one per partition per round, starting after the
         partition that was served first last time."""
-        taken: dict[TP, Taken] = {}
+        taken, self._spilled = self._spilled, {}
         cycle = Cycle()
         n = len(self._order)
         start = self._next % n if n else 0
