@@ -1,6 +1,7 @@
 """The Helm chart, validated offline: lint, render, strict schemas, and what each scenario promises."""
 
 import copy
+import re
 
 import pytest
 import yaml
@@ -139,6 +140,23 @@ def test_production_scales_inference_with_keda_on_consumer_lag():
     values = yaml.safe_load((CHART / "ci" / "production-values.yaml").read_text())
     assert scaled["spec"]["maxReplicaCount"] <= values["inference"]["framePartitions"]
     assert {t["type"] for t in scaled["spec"]["triggers"]} == {"kafka", "prometheus"}
+
+
+def test_keda_prometheus_query_uses_metrics_inference_exports():
+    # Given the metric names an inference worker registers
+    from prometheus_client import CollectorRegistry
+
+    from framewire.inference.metrics import InferenceMetrics
+
+    registry = CollectorRegistry()
+    InferenceMetrics(registry)
+    exported = {m.name for m in registry.collect()}
+    # When the production ScaledObject's Prometheus trigger is read
+    scaled = of_kind(rendered("production"), "ScaledObject")[0]
+    query = next(t for t in scaled["spec"]["triggers"] if t["type"] == "prometheus")["metadata"]["query"]
+    # Then every framewire metric it names is one the workers export
+    used = set(re.findall(r"framewire_[a-z_]+", query))
+    assert used and used <= exported
 
 
 def test_keda_max_replicas_above_partition_count_is_refused():
