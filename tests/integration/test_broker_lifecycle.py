@@ -6,6 +6,7 @@ import socket
 from pathlib import Path
 
 import pytest
+
 from framewire.broker.local import LocalBroker, port_in_use
 from framewire.core.config import KafkaSettings
 from framewire.core.kafka import check_reachable

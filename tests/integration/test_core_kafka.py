@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
+
 from framewire.core.admin import (
     TopicPolicy,
     ensure_topics,

@@ -4,6 +4,7 @@ import socket
 import stat
 
 import pytest
+
 from framewire.broker import maven
 from framewire.broker.command import tool_command
 from framewire.broker.local import LocalBroker

@@ -1,4 +1,5 @@
 import pytest
+
 from framewire.core.codec import (
     SCHEMA_VERSION,
     DetectionResult,

@@ -1,4 +1,5 @@
 import pytest
+
 from framewire.core.config import KafkaSettings, SecurityProtocol, load_settings
 from framewire.core.errors import ConfigError
 from framewire.core.kafka import common_config, consumer_config, producer_config

@@ -1,4 +1,5 @@
 import pytest
+
 from framewire.core.errors import InvalidStreamIdError
 from framewire.core.topics import STREAM_ID_MAX_LEN, Topics, validate_stream_id
 

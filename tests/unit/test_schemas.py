@@ -5,8 +5,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from framewire.core.codec import Frame, decode
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+from framewire.core.codec import Frame, decode
 
 pytestmark = pytest.mark.unit
 REPO = Path(__file__).resolve().parents[2]
