@@ -243,6 +243,11 @@
       this.canvas.width = 640;
       this.canvas.height = 360;
       screen.append(this.canvas);
+      const blank = this.canvas.getContext("2d");
+      blank.fillStyle = "#8b98a5";
+      blank.font = "20px system-ui, sans-serif";
+      blank.textAlign = "center";
+      blank.fillText("waiting for frames…", 320, 185);
       this.stats = el("div", "stats");
       this.figures = {};
       for (const [key, label] of [["fps", "fps in/out"], ["lat", "latency p50/p99"], ["drops", "drops"], ["dets", "objects"]]) {
