@@ -54,3 +54,47 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def kafka_settings(kafka_bootstrap: str) -> KafkaSettings:
     """Settings for the test broker with a topic prefix no other test uses."""
     return KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=f"t{uuid.uuid4().hex[:10]}.")
+
+
+@pytest.fixture(scope="session")
+def secure_kafka(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> Iterator[object]:
+    """A second broker with a SASL_SSL listener (SCRAM-SHA-512, TLS from a CA made here).
+
+    Yields ``framewire.broker.secure.SecureEndpoint``; the user is ``framewire-svc``.
+    """
+    import secrets
+    import socket
+
+    from framewire.broker.secure import secure_broker
+    from framewire.core.errors import FramewireError
+
+    ports = []
+    for _ in range(3):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    password = "scram-" + secrets.token_hex(12)
+    broker, endpoint = secure_broker(
+        tmp_path_factory.mktemp("secure-broker"), ports[0], ports[1], ports[2], "framewire-svc", password
+    )
+    try:
+        broker.start(timeout_s=120)
+    except FramewireError as exc:
+        _broker_unavailable(f"secure broker: {exc}")
+    yield endpoint
+    broker.stop()
+
+
+@pytest.fixture
+def secure_env(secure_kafka: object) -> dict[str, str]:
+    """FW_KAFKA_* variables that connect a service to the SASL_SSL listener."""
+    ep = secure_kafka
+    return {
+        "FW_KAFKA_BOOTSTRAP": ep.bootstrap,  # type: ignore[attr-defined]
+        "FW_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+        "FW_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+        "FW_KAFKA_SASL_USERNAME": ep.username,  # type: ignore[attr-defined]
+        "FW_KAFKA_SASL_PASSWORD": ep.password,  # type: ignore[attr-defined]
+        "FW_KAFKA_SSL_CA_LOCATION": str(ep.ca_location),  # type: ignore[attr-defined]
+        "FW_KAFKA_TOPIC_PREFIX": f"s{uuid.uuid4().hex[:8]}.",
+    }

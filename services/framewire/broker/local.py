@@ -74,6 +74,8 @@ class LocalBroker:
     controller_port: int = 9093
     heap: str = "512m"
     extra_config: dict[str, str] | None = None
+    # Extra arguments for ``StorageTool format``, e.g. ``--add-scram`` credentials.
+    format_args: tuple[str, ...] = ()
 
     @classmethod
     def default(cls) -> LocalBroker:
@@ -164,6 +166,7 @@ class LocalBroker:
             f"--cluster-id={cluster_id}",
             "-c",
             str(config),
+            *self.format_args,
         )
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
         if proc.returncode != 0:

@@ -34,8 +34,6 @@ def common_config(settings: KafkaSettings) -> dict[str, Any]:
         "security.protocol": settings.security_protocol.value,
         "socket.connection.setup.timeout.ms": int(settings.connect_timeout_s * 1000),
         "reconnect.backoff.max.ms": 2000,
-        # librdkafka's own log lines go through stdlib logging (and its redaction filter).
-        "logger": logging.getLogger("librdkafka"),
     }
     if settings.sasl_mechanism:
         conf["sasl.mechanism"] = settings.sasl_mechanism
@@ -119,16 +117,22 @@ def make_admin(settings: KafkaSettings) -> AdminClient:
 def check_reachable(settings: KafkaSettings, timeout_s: float | None = None) -> None:
     """Raise KafkaUnavailableError naming the bootstrap address if no broker answers in time.
 
-    Called by every service at start-up so a wrong address fails in seconds, not hangs.
+    Called by every service at start-up so a wrong address or wrong credentials fail in
+    seconds, not hang. librdkafka's own diagnosis (authentication, TLS) is part of the message.
     """
     timeout = settings.connect_timeout_s if timeout_s is None else timeout_s
-    admin = make_admin(settings)
+    seen: list[str] = []
+    conf = common_config(settings)
+    conf["error_cb"] = lambda err: seen.append(str(err.str() if hasattr(err, "str") else err))
+    admin = AdminClient(conf)
     try:
         metadata = admin.list_topics(timeout=timeout)
     except KafkaException as exc:
+        admin.poll(0)
+        cause = "; ".join(dict.fromkeys(seen)) or (exc.args[0].str() if exc.args else str(exc))
         raise KafkaUnavailableError(
             f"no Kafka broker answered at {settings.bootstrap} within {timeout:.0f}s "
-            f"({settings.security_protocol.value}): {exc.args[0] if exc.args else exc}"
+            f"({settings.security_protocol.value}): {cause}"
         ) from None
     if not metadata.brokers:
         raise KafkaUnavailableError(f"Kafka at {settings.bootstrap} reported no brokers")
