@@ -66,5 +66,5 @@ def test_untrusted_ca_is_refused(secure_env, tmp_path):
         connect_timeout_s=5,
     )
     # When checked, then the TLS failure is named
-    with pytest.raises(KafkaUnavailableError, match="(?i)ssl|certificate"):
+    with pytest.raises(KafkaUnavailableError, match=r"(?i)ssl|certificate"):
         check_reachable(settings)

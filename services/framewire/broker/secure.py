@@ -15,6 +15,7 @@ from pathlib import Path
 from framewire.broker.local import LocalBroker
 
 MECHANISM = "SCRAM-SHA-512"
+SCRAM_LOGIN = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def secure_broker(
         f"SASL_SSL://127.0.0.1:{sasl_port}",
         "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port},SASL_SSL://127.0.0.1:{sasl_port}",
         "sasl.enabled.mechanisms": MECHANISM,
-        f"{listener}.scram-sha-512.sasl.jaas.config": "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+        f"{listener}.scram-sha-512.sasl.jaas.config": SCRAM_LOGIN,
         f"{listener}.ssl.keystore.type": "PEM",
         f"{listener}.ssl.keystore.location": str(server),
         f"{listener}.ssl.truststore.type": "PEM",
