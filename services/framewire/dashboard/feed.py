@@ -57,6 +57,18 @@ NEW_TOPIC_BACKLOG = 1000
 Batch = Sequence[Record | Baseline]
 
 
+def fetch_available(consumer: Consumer, timeout_s: float, limit: int = 500) -> list[Message]:
+    """Wait up to ``timeout_s`` for one record, then take what else is already fetched.
+
+    (``consume(n, timeout)`` alone would hold the first record until ``n`` arrive or the
+    timeout ends, adding up to ``timeout_s`` of latency to every event.)
+    """
+    first = consumer.poll(timeout_s)
+    if first is None:
+        return []
+    return [first, *consumer.consume(limit - 1, timeout=0)]
+
+
 class Feed:
     """Runs the consumer thread; ``apply(batch)`` is called on ``loop`` for every batch."""
 
@@ -113,7 +125,7 @@ class Feed:
                 if not self._assigned:
                     self._refresh.wait(min(self._refresh_s, 0.5))
                     continue
-                batch = [r for m in consumer.consume(500, timeout=0.2) if (r := self._read(m))]
+                batch = [r for m in fetch_available(consumer, 0.2) if (r := self._read(m))]
                 if batch:
                     self._deliver(batch)
                 if self._catching_up:

@@ -19,6 +19,7 @@ from framewire.core.codec import decode
 from framewire.core.config import KafkaSettings
 from framewire.core.errors import DecodeError, KafkaUnavailableError
 from framewire.core.kafka import make_consumer
+from framewire.dashboard.feed import fetch_available
 from framewire.v1.detection_pb2 import DetectionResult
 from framewire.v1.frame_pb2 import Frame
 
@@ -49,7 +50,7 @@ def read_range(
         deadline = time.monotonic() + timeout_s
         offset = start - 1
         while offset < stop and time.monotonic() < deadline:
-            for message in consumer.consume(500, timeout=0.5):
+            for message in fetch_available(consumer, 0.5):
                 if message.error() is not None or int(message.offset() or 0) > stop:
                     continue
                 offset = int(message.offset() or 0)

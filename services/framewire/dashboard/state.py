@@ -93,6 +93,8 @@ class PipelineState:
         if stream is None or stream in self.deleted:
             return
         payload = result_json(rec.message, rec.topic, rec.partition, rec.offset)
+        # When the result reached Kafka: lets a client measure what the dashboard adds.
+        payload["kafka_time_ms"] = round(rec.kafka_time_s * 1000, 3) if rec.kafka_time_s else None
         view = self._view(stream)
         view.note_result(
             self._clock(), payload["latency_ms"], [d["label"] for d in payload["detections"]]

@@ -69,10 +69,12 @@ class TrafficPublisher:
     """Publishes records and reports their offsets; call ``flush()`` before reading acks."""
 
     kafka: KafkaSettings
+    # Extra librdkafka producer options, e.g. {"linger.ms": 0} for latency measurements.
+    producer_options: dict[str, Any] = field(default_factory=dict)
     _producer: Any = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._producer = make_producer(self.kafka)
+        self._producer = make_producer(self.kafka, **self.producer_options)
 
     def create_topics(self, *stream_ids: str) -> None:
         topics, policy = self.kafka.topics, TopicPolicy()

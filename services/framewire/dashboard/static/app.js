@@ -326,8 +326,9 @@
 
   // ---- Panels: alerts and aggregator stats (extensible) -----------------------------------
   // Another part of the page (e.g. richer aggregator views) can add a renderer with
-  // window.framewire.registerPanel("aggregate", (payload) => {...}).
-  const panels = { alert: [renderAlert], aggregate: [] };
+  // window.framewire.registerPanel("aggregate", (payload) => {...}); kinds: "aggregate"
+  // (fw.stats records), "alert" (fw.alerts records) and "result" (every detection event).
+  const panels = { alert: [renderAlert], aggregate: [], result: [] };
 
   function registerPanel(kind, render) {
     (panels[kind] = panels[kind] || []).push(render);
@@ -374,7 +375,7 @@
   function startSummary() {
     return new EventStream("/api/events", {
       snapshot: applySnapshot,
-      result: (r) => tileFor(r.stream_id).showResult(r),
+      result: (r) => { tileFor(r.stream_id).showResult(r); firePanels("result", r); },
       status: (s) => tileFor(s.stream_id).setState(s),
       stream: (info) => tileFor(info.stream_id).update(info),
       stream_deleted: (d) => removeTile(d.stream_id),
