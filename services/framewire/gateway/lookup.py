@@ -13,6 +13,7 @@ from framewire.core.codec import decode
 from framewire.core.config import KafkaSettings
 from framewire.core.errors import DecodeError, KafkaUnavailableError
 from framewire.core.kafka import make_consumer
+from framewire.gateway.registry import topic_partitions
 from framewire.v1.frame_pb2 import Frame
 
 log = logging.getLogger(__name__)
@@ -38,11 +39,8 @@ def last_sequence(settings: KafkaSettings, topic: str, timeout_s: float = 10.0) 
 
 def _read_last(consumer: Consumer, topic: str, timeout_s: float) -> int:
     deadline = time.monotonic() + timeout_s
-    metadata = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
-    if metadata is None or metadata.error is not None:
-        raise KafkaUnavailableError(f"topic {topic} is not available", topic=topic)
     best = -1
-    for partition in metadata.partitions:
+    for partition in topic_partitions(consumer, topic, timeout_s):
         low, high = consumer.get_watermark_offsets(
             TopicPartition(topic, partition), timeout=max(0.1, deadline - time.monotonic())
         )

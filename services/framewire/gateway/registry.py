@@ -8,10 +8,18 @@ keyed by stream id sets that stream's spec, a tombstone deletes it. ``put_spec``
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 
-from confluent_kafka import OFFSET_BEGINNING, KafkaError, Producer, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Producer,
+    TopicPartition,
+)
 
 from framewire.core.codec import decode, encode
 from framewire.core.config import KafkaSettings
@@ -32,6 +40,26 @@ class RegistryRecord:
     error: str = ""
 
 
+def topic_partitions(client: Consumer, topic: str, timeout_s: float) -> list[int]:
+    """The partitions of ``topic`` once the broker reports them all led.
+
+    A topic created a moment ago may not have leaders yet; this waits for them.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            metadata = client.list_topics(topic, timeout=timeout_s).topics.get(topic)
+        except KafkaException as exc:
+            raise KafkaUnavailableError(f"cannot read metadata of {topic}: {exc}") from None
+        if (metadata is not None and metadata.error is None and metadata.partitions
+                and all(p.leader >= 0 for p in metadata.partitions.values())):
+            return sorted(metadata.partitions)
+        if time.monotonic() >= deadline:
+            problem = metadata.error.str() if metadata and metadata.error else "no partitions"
+            raise KafkaUnavailableError(f"topic {topic} is not available: {problem}", topic=topic)
+        time.sleep(0.2)
+
+
 class RegistryFollower:
     """Reads ``fw.streams`` from the start; ``poll`` is called from the control thread."""
 
@@ -43,11 +71,11 @@ class RegistryFollower:
             **{"enable.partition.eof": True, "auto.offset.reset": "earliest",
                "isolation.level": "read_committed"},
         )
-        metadata = self._consumer.list_topics(self.topic, timeout=timeout_s).topics.get(self.topic)
-        if metadata is None or metadata.error is not None or not metadata.partitions:
+        try:
+            partitions = topic_partitions(self._consumer, self.topic, timeout_s)
+        except KafkaUnavailableError:
             self._consumer.close()
-            raise KafkaUnavailableError(f"registry topic {self.topic} is not available")
-        partitions = sorted(metadata.partitions)
+            raise
         self._not_loaded = set(partitions)
         self._consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in partitions])
 

@@ -59,11 +59,12 @@ class StreamRunner:
     """Runs one stream; ``start``/``stop`` are called from the gateway's control thread."""
 
     def __init__(self, entry: StreamConfig | InvalidStream, ctx: StreamContext,
-                 next_sequence: int = 0) -> None:
+                 next_sequence: int = 0, counters: StreamCounters | None = None) -> None:
         self.entry = entry
         self.stream_id = entry.stream_id
         self.ctx = ctx
-        self.counters = StreamCounters(self.stream_id)
+        # Counters outlive a runner: a restart or reconfiguration keeps the stream's totals.
+        self.counters = counters or StreamCounters(self.stream_id)
         self.next_sequence = next_sequence
         self._stop = threading.Event()
         self._publish_lock = threading.Lock()
@@ -72,7 +73,7 @@ class StreamRunner:
         self._info: SourceInfo | None = None
         self._handoff: Handoff[RawFrame] | None = None
         self._threads: list[threading.Thread] = []
-        self._rates = _RateMeter()
+        self._rates = _RateMeter(self.counters.read, self.counters.published)
 
     # -- control thread ---------------------------------------------------------------
 
@@ -258,9 +259,9 @@ class StreamRunner:
 class _RateMeter:
     """Frames per second over windows of at least ``min_window_s``."""
 
-    def __init__(self, min_window_s: float = 1.0) -> None:
+    def __init__(self, read: int, published: int, min_window_s: float = 1.0) -> None:
         self._min_window = min_window_s
-        self._last = (time.monotonic(), 0, 0)
+        self._last = (time.monotonic(), read, published)
         self._rates = (0.0, 0.0)
 
     def rates(self, read: int, published: int) -> tuple[float, float]:

@@ -13,6 +13,7 @@ import time
 from framewire.core.admin import TopicPolicy, TopicSpec, ensure_topics, fixed_topics, stream_topics
 from framewire.core.errors import ConfigError
 from framewire.core.kafka import check_reachable, make_admin
+from framewire.gateway.counters import StreamCounters
 from framewire.gateway.lookup import last_sequence
 from framewire.gateway.publisher import Publisher
 from framewire.gateway.reconcile import Entry, StopReason, plan_changes, slot_of
@@ -37,6 +38,7 @@ class Gateway:
         self._desired: dict[str, Entry] = {}
         self._runners: dict[str, StreamRunner] = {}
         self._next_sequences: dict[str, int] = {}  # for streams that ran here before
+        self._counters: dict[str, StreamCounters] = {}  # per stream, for the process lifetime
         self._next_status = 0.0
 
     def start(self) -> None:
@@ -75,9 +77,15 @@ class Gateway:
         """The streams this gateway serves and their state."""
         return {stream_id: r.state for stream_id, r in self._runners.items()}
 
+    def counters(self, stream_id: str) -> StreamCounters | None:
+        """The stream's totals in this process (kept across restarts and moves)."""
+        return self._counters.get(stream_id)
+
     def close(self) -> None:
         """Stop every stream, leave the group, flush; called once."""
         self._stop_streams(list(self._runners), StopReason.MOVED)
+        for counters in self._counters.values():
+            self._report_drops(counters)
         self._slots.close()
         self._registry.close()
         self.publisher.close()
@@ -115,8 +123,11 @@ class Gateway:
         self._stop_streams(moving, StopReason.MOVED)
 
     def _start_stream(self, stream_id: str) -> None:
+        counters = self._counters.get(stream_id)
+        if counters is None:
+            counters = self._counters[stream_id] = StreamCounters(stream_id)
         runner = StreamRunner(self._desired[stream_id], self._context,
-                              self._next_sequences.get(stream_id, 0))
+                              self._next_sequences.get(stream_id, 0), counters)
         self._runners[stream_id] = runner
         runner.start()
 
@@ -132,6 +143,8 @@ class Gateway:
             self._next_sequences[runner.stream_id] = runner.next_sequence
             if reason is StopReason.DELETED:
                 self.publisher.delete_status(runner.stream_id)
+                self._report_drops(runner.counters)
+                self._counters.pop(runner.stream_id, None)
                 runner.counters.forget_metrics()
             log.info("stream %s stopped (%s)", runner.stream_id, reason.value if reason else "restart")
         if reason is StopReason.MOVED:
@@ -154,11 +167,14 @@ class Gateway:
         for runner in list(self._runners.values()):
             if runner.take_state_change() or periodic:
                 self.publisher.publish_status(runner.status(self.settings.id))
-            if periodic:
-                drops = runner.counters.take_unreported_drops()
-                if drops:
-                    unsent = self.publisher.publish_drops(runner.stream_id, drops)
-                    runner.counters.give_back_drops(unsent)
+        if periodic:  # streams that moved away still report the drops they had here
+            for counters in self._counters.values():
+                self._report_drops(counters)
+
+    def _report_drops(self, counters: StreamCounters) -> None:
+        drops = counters.take_unreported_drops()
+        if drops:
+            counters.give_back_drops(self.publisher.publish_drops(counters.stream_id, drops))
 
 
 def serve(settings: GatewaySettings, stop: threading.Event | None = None) -> None:

@@ -13,20 +13,13 @@ from collections.abc import Callable
 
 from confluent_kafka import Consumer, TopicPartition
 
-from framewire.core.errors import KafkaUnavailableError
 from framewire.core.kafka import make_consumer
+from framewire.gateway.registry import topic_partitions
 from framewire.gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
 
 SlotsCallback = Callable[[set[int]], None]
-
-
-def slot_count(consumer: Consumer, topic: str, timeout_s: float) -> int:
-    metadata = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
-    if metadata is None or metadata.error is not None or not metadata.partitions:
-        raise KafkaUnavailableError(f"slots topic {topic} is not available")
-    return len(metadata.partitions)
 
 
 class GroupSlots:
@@ -47,7 +40,8 @@ class GroupSlots:
                 "client.id": f"framewire-gateway-{settings.id}",
             },
         )
-        self.count = slot_count(self._consumer, self.topic, settings.kafka.connect_timeout_s)
+        timeout_s = settings.kafka.connect_timeout_s
+        self.count = len(topic_partitions(self._consumer, self.topic, timeout_s))
         self.owned: set[int] = set()
         self._on_revoked, self._on_assigned = on_revoked, on_assigned
         self._consumer.subscribe(

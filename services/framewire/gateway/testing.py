@@ -18,7 +18,10 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
+from google.protobuf.message import Message
 
 from framewire.core.admin import TopicPolicy, ensure_topics, fixed_topics
 from framewire.core.codec import decode
@@ -30,6 +33,8 @@ from framewire.gateway.service import Gateway
 from framewire.gateway.settings import GatewaySettings
 from framewire.v1.frame_pb2 import Frame
 from framewire.v1.stream_pb2 import StreamSpec, StreamStatus
+
+M = TypeVar("M", bound=Message)
 
 
 def free_port() -> int:
@@ -252,6 +257,30 @@ class TopicReader:
     def close(self) -> None:
         self._stop.set()
         self._thread.join(10)
+
+
+def read_topic(kafka: KafkaSettings, topic: str, cls: type[M], timeout_s: float = 10.0) -> list[M]:
+    """Every record of a one-partition topic from the beginning to its current end."""
+    consumer = make_consumer(
+        kafka, f"{kafka.topic_prefix}read-{random.randrange(1 << 30)}",
+        **{"enable.partition.eof": True, "auto.offset.reset": "earliest"},
+    )
+    consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+    out: list[M] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is None:
+                continue
+            error = msg.error()
+            if error is not None and error.code() == KafkaError._PARTITION_EOF:
+                return out
+            if error is None and msg.value() is not None:
+                out.append(decode(cls, msg.value()))
+        raise ConfigError(f"{topic} was not read to its end within {timeout_s}s")
+    finally:
+        consumer.close()
 
 
 def spec(stream_id: str, uri: str, fps: float = 10.0, **fields: Any) -> StreamSpec:
