@@ -32,6 +32,8 @@ def faust_config(settings: AggregatorSettings) -> dict[str, Any]:
         # Bounded in-memory buffer per topic partition.
         "stream_buffer_maxsize": 1024,
         "broker_commit_interval": 1.0,
+        # Let aiokafka batch changelog, observation and stats sends instead of one request each.
+        "producer_linger": 0.005,
     }
 
 

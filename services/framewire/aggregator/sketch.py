@@ -87,9 +87,9 @@ class LatencySketch:
         return self.total_s / self.count if self.count else None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (bucket indices become string keys)."""
+        """JSON-ready form; buckets as [index, count] pairs (cheap both ways)."""
         return {
-            "b": {str(k): v for k, v in self.buckets.items()},
+            "b": [list(item) for item in self.buckets.items()],
             "z": self.zeros,
             "n": self.count,
             "sum": self.total_s,
@@ -99,7 +99,7 @@ class LatencySketch:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LatencySketch:
         return cls(
-            {int(k): int(v) for k, v in data.get("b", {}).items()},
+            dict(data.get("b", ())),
             int(data.get("z", 0)),
             int(data.get("n", 0)),
             float(data.get("sum", 0.0)),
