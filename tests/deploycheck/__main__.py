@@ -58,6 +58,8 @@ def main(argv: list[str]) -> int:
         results.append(_check(f"helm lint --strict ({scenario.name})", lambda s=scenario: _lint(s)))
         results.append(_check(f"helm template + strict schemas + env ({scenario.name})",
                               lambda s=scenario: _chart(s)))  # fmt: skip
+    results.append(_check("kubectl kustomize k8s/ + strict schemas",
+                          lambda: manifests.validate_manifests(render.kustomize_k8s())))  # fmt: skip
     results.append(_check("docker compose config -q + checks", _compose))
     return 0 if all(results) else 1
 

@@ -10,8 +10,8 @@ from typing import Any
 import yaml
 
 from deploycheck.crd import served_api_versions
-from deploycheck.paths import CHART, crd_dir
-from deploycheck.tools import find_helm
+from deploycheck.paths import CHART, K8S_DIR, crd_dir
+from deploycheck.tools import find_helm, find_kubectl
 
 RELEASE = "fw"
 NAMESPACE = "framewire"
@@ -50,7 +50,7 @@ def _run(args: list[str]) -> str:
     if proc.returncode != 0:
         # helm lint reports on stdout, helm template on stderr.
         output = "\n".join(t.strip() for t in (proc.stdout, proc.stderr) if t.strip())
-        raise RenderError(f"helm {args[1]} failed:\n{output}")
+        raise RenderError(f"{Path(args[0]).name} {args[1]} failed:\n{output}")
     return proc.stdout
 
 
@@ -91,3 +91,8 @@ def parse_manifests(stream: str) -> list[dict[str, Any]]:
 
 def render(scenario: Scenario, **kwargs: Any) -> list[dict[str, Any]]:
     return parse_manifests(helm_template([scenario.values_file], **kwargs))
+
+
+def kustomize_k8s() -> list[dict[str, Any]]:
+    """``kubectl kustomize k8s/``: the manifests k8s/ offers without Helm."""
+    return parse_manifests(_run([str(find_kubectl()), "kustomize", str(K8S_DIR)]))

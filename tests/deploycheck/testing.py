@@ -9,13 +9,14 @@ from typing import Any
 import pytest
 
 from deploycheck import render
-from deploycheck.tools import ToolMissing, find_compose, find_helm
+from deploycheck.tools import ToolMissing, find_compose, find_helm, find_kubectl
 
 
 def require_tools() -> None:
-    """Fail under CI (which installs the tools) when helm or compose is missing; skip elsewhere."""
+    """Fail under CI (which installs the tools) when one is missing; skip elsewhere."""
     try:
         find_helm()
+        find_kubectl()
         find_compose()
     except ToolMissing as exc:
         if os.environ.get("CI", "").lower() == "true":

