@@ -9,9 +9,18 @@ import pytest
 from framewire.core.topics import Topics
 from framewire.dashboard.framestore import FrameStore, StoredFrame
 from framewire.dashboard.hub import ALL_STREAMS, Event, Hub
+from framewire.dashboard.state import PipelineState
 from framewire.dashboard.views import StreamView, percentile
-from framewire.dashboard.wire import TopicKind, classify, decode_json_or_text, result_json
+from framewire.dashboard.wire import (
+    Baseline,
+    Record,
+    TopicKind,
+    classify,
+    decode_json_or_text,
+    result_json,
+)
 from framewire.v1.detection_pb2 import Box, Detection, DetectionResult
+from framewire.v1.stream_pb2 import StreamSpec
 
 pytestmark = pytest.mark.unit
 
@@ -171,3 +180,35 @@ def test_aggregator_payloads_json_or_preview() -> None:
     assert decode_json_or_text(b'{"fps": 3}') == {"fps": 3}
     assert decode_json_or_text(b"\x08\x01\xff") == {"raw": "0801ff", "bytes": 3}
     assert decode_json_or_text(None) is None
+
+
+def record(kind: TopicKind, offset: int, message: object, *, stream: str | None = "cam",
+           key: str | None = "cam", topic: str = "fw.results.cam") -> Record:
+    return Record(kind, topic, 0, offset, key, message, 1.0, stream)
+
+
+def test_state_tracks_positions_specs_and_ignores_late_results_of_deleted_streams() -> None:
+    # Given a state with one summary client
+    hub = Hub(64)
+    state = PipelineState(hub, FrameStore(4), history_s=30, clock=lambda: 100.0)
+    summary = hub.subscribe(ALL_STREAMS)
+    result = DetectionResult(stream_id="cam", detections=[Detection(label="cat")])
+    # When the consumer's baseline, a spec and a result are applied
+    state.apply([
+        Baseline("fw.results.cam", 0, 41),
+        record(TopicKind.STREAMS, 0, StreamSpec(stream_id="cam", source_uri="rtsp://u:p@h/x"),
+               stream=None, topic="fw.streams"),
+        record(TopicKind.RESULTS, 42, result),
+    ])
+    # Then the position moved, the stream is visible with a redacted URI, events went out
+    assert state.position("fw.results.cam", 0) == 42
+    assert state.visible_streams() == ["cam"]
+    assert state.stream_json("cam")["spec"]["source_uri"] == "rtsp://***@h/x"
+    assert [e.kind for e in list(summary._items)] == ["stream", "result"]
+    # When the stream is tombstoned and a late result arrives
+    state.apply([record(TopicKind.STREAMS, 1, None, stream=None, topic="fw.streams"),
+                 record(TopicKind.RESULTS, 43, result)])
+    # Then it stays gone, and the page was told once
+    assert state.visible_streams() == []
+    assert [e.kind for e in list(summary._items)][-1] == "stream_deleted"
+    assert state.position("fw.results.cam", 0) == 43

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import types
 from collections.abc import Iterator
 
 import pytest
@@ -193,3 +195,27 @@ def test_missing_model_zoo_degrades_with_a_message() -> None:
     assert listing["available"] is False and listing["models"] == []
     assert "not installed" in listing["message"]
     assert ModelCatalog("framewire.models.no_such_zoo").model_ids() is None
+
+
+def test_unknown_model_is_refused_when_the_zoo_can_tell(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a zoo that knows one model
+
+    from fastapi.testclient import TestClient
+
+    from framewire.core.config import KafkaSettings
+    from framewire.dashboard.app import create_app
+    from framewire.dashboard.catalog import ModelCatalog
+    from framewire.dashboard.settings import DashboardSettings
+
+    zoo = types.ModuleType("fake_zoo")
+    zoo.list_models = lambda: [{"model_id": "ssd-small", "key_file": "/secret/k.bin"}]  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "fake_zoo", zoo)
+    app = create_app(DashboardSettings(kafka=KafkaSettings()), with_kafka=False)
+    app.state.ctx.catalog = ModelCatalog("fake_zoo")
+    with TestClient(app) as client:
+        # When a stream names another model / Then 422 lists the known ones
+        body = {"stream_id": "cam", "source_uri": "/dev/video0", "model": "yolo-huge"}
+        response = client.post("/api/streams", json=body)
+        assert response.status_code == 422 and "available: ssd-small" in response.json()["detail"]
+        # And the model list never shows key material
+        assert client.get("/api/models").json()["models"] == [{"model_id": "ssd-small"}]
