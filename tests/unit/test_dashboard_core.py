@@ -18,6 +18,7 @@ from framewire.dashboard.wire import (
     classify,
     decode_json_or_text,
     result_json,
+    scrub_text,
 )
 from framewire.v1.detection_pb2 import Box, Detection, DetectionResult
 from framewire.v1.stream_pb2 import StreamSpec
@@ -212,3 +213,9 @@ def test_state_tracks_positions_specs_and_ignores_late_results_of_deleted_stream
     assert state.visible_streams() == []
     assert [e.kind for e in list(summary._items)][-1] == "stream_deleted"
     assert state.position("fw.results.cam", 0) == 43
+
+
+def test_credentials_inside_free_text_are_scrubbed() -> None:
+    reason = "cannot open rtsp://admin:hunter2pw@10.0.0.5/live: timeout"
+    assert scrub_text(reason) == "cannot open rtsp://***@10.0.0.5/live: timeout"
+    assert scrub_text("rtsp://u:p@h/x?token=abc") == "rtsp://***@h/x?token=***"

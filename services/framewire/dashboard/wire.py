@@ -7,6 +7,7 @@ the loop; the converters here are pure functions shared by live events and resum
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -16,6 +17,14 @@ from framewire.core.topics import Topics
 from framewire.v1.detection_pb2 import DetectionResult
 from framewire.v1.ops_pb2 import DropRecord
 from framewire.v1.stream_pb2 import StreamSpec, StreamStatus
+
+# user:password@ inside free text (redact_uri only handles a string that is one URI).
+_USERINFO_IN_TEXT = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^\s/@]+@")
+
+
+def scrub_text(text: str) -> str:
+    """Remove credentials from any URI inside a sentence, e.g. a failure reason."""
+    return _USERINFO_IN_TEXT.sub(r"\1***@", redact_uri(text))
 
 
 class TopicKind(StrEnum):
@@ -135,7 +144,7 @@ def status_json(status: StreamStatus) -> dict[str, Any]:
     state = StreamStatus.State.Name(status.state).removeprefix("STATE_").lower()
     return {
         "state": state,
-        "reason": redact_uri(status.reason),
+        "reason": scrub_text(status.reason),
         "fps_in": round(status.fps_in, 2),
         "fps_out": round(status.fps_out, 2),
         "native_width": status.native_width,
