@@ -215,7 +215,13 @@ spec:
         {{- toYaml . | nindent 8 }}
       {{- end }}
       {{- with $s.topologySpreadConstraints }}
+      {{- /* A constraint without labelSelector counts this component's pods. */}}
+      {{- $selector := dict "matchLabels" (include "framewire.selectorLabels" $ | fromYaml) }}
+      {{- $constraints := list }}
+      {{- range . }}
+      {{- $constraints = append $constraints (merge (dict) . (dict "labelSelector" $selector)) }}
+      {{- end }}
       topologySpreadConstraints:
-        {{- toYaml . | nindent 8 }}
+        {{- toYaml $constraints | nindent 8 }}
       {{- end }}
 {{- end -}}
