@@ -215,6 +215,14 @@ def test_missing_bootstrap_without_strimzi_is_a_clear_error():
         render.helm_template([])
 
 
+def test_connection_values_that_strimzi_would_override_are_refused():
+    # Given Strimzi enabled and a bootstrap server that would be silently ignored
+    sets = {"kafka.bootstrap": "elsewhere:9092"}
+    # When rendering, then helm says the connection comes from the Strimzi cluster
+    with pytest.raises(render.RenderError, match="comes from the Strimzi cluster"):
+        render.helm_template([CHART / "ci" / "dev-values.yaml"], sets=sets)
+
+
 def test_unknown_field_in_a_rendered_custom_resource_is_caught():
     # Given a valid Kafka resource with a field Strimzi v1 no longer has (spec.kafka.replicas)
     kafka = copy.deepcopy(of_kind(rendered("production"), "Kafka")[0])
