@@ -75,10 +75,14 @@ def build_app(settings: AggregatorSettings, rules: tuple[Rule, ...], results: li
                 obs = observe(message, topics)
             except DecodeError as exc:
                 log.warning("dead letter: %s", exc)
-                metrics.DEAD_LETTERS.labels(error_kind(exc)).inc()
-                await dlq.send(key=message.key, value=dead_letter(message, exc, settings.dlq_value_max_bytes))
+                await _park(message, exc)
                 continue
             await observations.send(key=obs.stream_id.encode(), value=to_wire(obs))
+
+    async def _park(message: RawMessage, exc: Exception) -> None:
+        kind = error_kind(exc)
+        metrics.DEAD_LETTERS.labels(kind).inc()
+        await dlq.send(key=message.key, value=dead_letter(message, exc, settings.dlq_value_max_bytes))
 
     @app.agent(observations, concurrency=1)
     async def aggregate_agent(stream: Any) -> None:
@@ -96,7 +100,12 @@ def build_app(settings: AggregatorSettings, rules: tuple[Rule, ...], results: li
                 )
                 continue
             now = time.time()
-            outcome = engine.on_observation(obs, now)
+            try:
+                outcome = engine.on_observation(obs, now)
+            except Exception as exc:  # a bug must not stop every stream: park the record
+                log.exception("observation %s failed; sent to the DLQ", obs)
+                await _park(_raw(event, json.dumps(event.value).encode()), exc)
+                continue
             metrics.record(obs, outcome, now)
             for item in outcome.published:
                 target = stats_out if isinstance(item, WindowStats) else alerts_out
@@ -139,21 +148,19 @@ def build_app(settings: AggregatorSettings, rules: tuple[Rule, ...], results: li
     return runtime
 
 
-def _raw(event: Any) -> RawMessage:
+def _raw(event: Any, value: bytes | None = None) -> RawMessage:
+    """The consumed record behind ``event``; ``value`` replaces an already decoded value."""
     message = event.message
-    headers = (
-        [(k, v) for k, v in (message.headers or [])]
-        if isinstance(message.headers, list)
-        else list((message.headers or {}).items())
-    )
+    headers = message.headers or []
+    pairs = list(headers.items()) if isinstance(headers, dict) else [(k, v) for k, v in headers]
     return RawMessage(
         message.topic,
         message.partition,
         message.offset,
         event.key,
-        event.value,
+        event.value if value is None else value,
         float(message.timestamp or 0.0),
-        headers,
+        pairs,
     )
 
 

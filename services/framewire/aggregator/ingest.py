@@ -33,13 +33,26 @@ class RawMessage:
 
 
 def observe(raw: RawMessage, topics: Topics) -> ResultSeen | DropSeen:
-    """The observation in ``raw``; raises DecodeError (or InvalidMessageError) when malformed."""
+    """The observation in ``raw``; raises DecodeError (or InvalidMessageError) when malformed.
+
+    Any other failure is turned into InvalidMessageError too: every record either counts or
+    goes to the DLQ, never vanishes with a crashed agent.
+    """
+    try:
+        return _observe(raw, topics)
+    except DecodeError:
+        raise
+    except Exception as exc:
+        raise _invalid(f"unexpected {type(exc).__name__}: {exc}", raw) from exc
+
+
+def _observe(raw: RawMessage, topics: Topics) -> ResultSeen | DropSeen:
     if raw.topic == topics.drops:
         drop = decode(DropRecord, raw.value, topic=raw.topic, partition=raw.partition, offset=raw.offset)
         stream = _stream_id(drop.stream_id, raw)
         if drop.count <= 0 or drop.time_ns <= 0:
             raise _invalid("drop record without count or time", raw, stream)
-        reason = DropRecord.Reason.Name(drop.reason).removeprefix("REASON_").lower()
+        reason = _reason_name(drop.reason)
         return DropSeen(stream, drop.time_ns // 1_000_000, reason, int(drop.count))
     result = decode(DetectionResult, raw.value, topic=raw.topic, partition=raw.partition, offset=raw.offset)
     stream = _stream_id(result.stream_id, raw)
@@ -56,6 +69,14 @@ def observe(raw: RawMessage, topics: Topics) -> ResultSeen | DropSeen:
     return ResultSeen(stream, result.capture_time_ns // 1_000_000, latency_s, counts)
 
 
+def _reason_name(value: int) -> str:
+    """``stale`` for REASON_STALE; a reason newer than this build reads as ``reason_<n>``."""
+    try:
+        return DropRecord.Reason.Name(value).removeprefix("REASON_").lower()
+    except ValueError:
+        return f"reason_{value}"
+
+
 def _stream_id(stream_id: str, raw: RawMessage) -> str:
     try:
         return validate_stream_id(stream_id)
@@ -69,11 +90,13 @@ def _invalid(message: str, raw: RawMessage, stream: str | None = None) -> Invali
     )
 
 
-def error_kind(exc: DecodeError) -> str:
-    return "invalid_message" if isinstance(exc, InvalidMessageError) else "decode_error"
+def error_kind(exc: Exception) -> str:
+    if isinstance(exc, InvalidMessageError):
+        return "invalid_message"
+    return "decode_error" if isinstance(exc, DecodeError) else "internal_error"
 
 
-def dead_letter(raw: RawMessage, exc: DecodeError, value_max_bytes: int) -> bytes:
+def dead_letter(raw: RawMessage, exc: Exception, value_max_bytes: int) -> bytes:
     """The DeadLetter for ``raw``, keeping the original value when small enough."""
     letter = DeadLetter(
         original_topic=raw.topic,
@@ -81,7 +104,7 @@ def dead_letter(raw: RawMessage, exc: DecodeError, value_max_bytes: int) -> byte
         original_offset=raw.offset,
         original_key=raw.key or b"",
         error_kind=error_kind(exc),
-        error_message=exc.message[:1000],
+        error_message=(exc.message if isinstance(exc, DecodeError) else repr(exc))[:1000],
         service=SERVICE,
         time_ns=time.time_ns(),
     )
