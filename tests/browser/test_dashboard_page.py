@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -214,3 +215,21 @@ def test_token_protected_dashboard_asks_for_the_token(
         expect(page.locator("#connection")).to_have_attribute("data-state", "live")
     finally:
         server.stop()
+
+
+def test_aggregator_alerts_are_listed(
+    page: Page, dashboard: DashboardServer, publisher: TrafficPublisher, shot: Shot
+) -> None:
+    # Given the page is open
+    page.goto(dashboard.url)
+    expect(page.locator("#connection")).to_have_attribute("data-state", "live")
+    # When the aggregator publishes an alert (framewire.alert/1 JSON)
+    alert = {"schema": "framewire.alert/1", "rule": "crowd", "stream_id": "cat-cam",
+             "state": "firing", "severity": "critical", "condition": "count(person) >= 3",
+             "value": 4.0}
+    publisher.raw(publisher.kafka.topics.alerts, "cat-cam", json.dumps(alert).encode())
+    publisher.flush()
+    # Then the alerts panel shows it
+    expect(page.locator("#alerts li").first).to_have_text(
+        "critical firing: crowd on cat-cam (count(person) >= 3, value 4)")
+    shot(page, "alert")

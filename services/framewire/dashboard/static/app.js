@@ -337,9 +337,16 @@
   function renderAlert(alert) {
     const list = $("alerts");
     if (list.firstElementChild && list.firstElementChild.classList.contains("muted")) list.textContent = "";
-    const value = alert.value;
-    const text = typeof value === "object" && value !== null ? (value.message || JSON.stringify(value)) : String(value);
-    const item = el("li", null, `${alert.key ? alert.key + ": " : ""}${text}`);
+    const v = alert.value;
+    let text;
+    if (v && typeof v === "object" && v.rule) {
+      // framewire.alert/1 from the aggregator (docs/stats-format.md)
+      text = `${v.severity || "alert"} ${v.state}: ${v.rule} on ${v.stream_id} (${v.condition}` +
+        `${v.value !== undefined && v.value !== null ? ", value " + v.value : ""})`;
+    } else {
+      text = `${alert.key ? alert.key + ": " : ""}${typeof v === "object" ? JSON.stringify(v) : String(v)}`;
+    }
+    const item = el("li", v && v.state === "firing" ? "firing" : null, text);
     list.prepend(item);
     while (list.children.length > 50) list.lastElementChild.remove();
   }
