@@ -23,4 +23,5 @@ fi
 python3 -m pip install -q --disable-pip-version-check -e ".[test,dev]"
 python3 -m framewire.cli kafka resolve
 python3 -m framewire.cli models fetch
+bash scripts/install_deploy_tools.sh
 echo "framewire is set up"
