@@ -31,6 +31,7 @@ from framewire.aggregator.settings import AggregatorSettings
 from framewire.aggregator.stats import WindowStats
 from framewire.aggregator.topology import TABLES, observations_topic, result_topics
 from framewire.core.errors import DecodeError, KafkaUnavailableError
+from framewire.core.kafka import make_admin
 
 log = logging.getLogger(__name__)
 
@@ -123,10 +124,12 @@ def build_app(settings: AggregatorSettings, rules: tuple[Rule, ...], results: li
         except Exception:  # a metric must never crash the app (faust stops on timer errors)
             log.exception("could not read consumer positions for the lag metric")
 
+    admin = make_admin(settings.kafka)  # one client, reused by every discovery round
+
     @app.timer(settings.discover_s)
     async def discover() -> None:
         try:
-            found = await asyncio.get_running_loop().run_in_executor(None, result_topics, settings)
+            found = await asyncio.get_running_loop().run_in_executor(None, result_topics, settings, admin)
         except KafkaUnavailableError as exc:
             log.warning("topic discovery failed, retrying in %.0fs: %s", settings.discover_s, exc)
             return

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from confluent_kafka.admin import AdminClient
+
 from framewire.aggregator.settings import AggregatorSettings
 from framewire.core.admin import TopicPolicy, TopicSpec, ensure_topics, fixed_topics
 from framewire.core.errors import KafkaUnavailableError
@@ -50,11 +52,13 @@ def prepare_topics(settings: AggregatorSettings) -> None:
     ensure_topics(admin, fixed_topics(settings.kafka.topics, policy) + owned_topics(settings))
 
 
-def result_topics(settings: AggregatorSettings, timeout_s: float = 10.0) -> list[str]:
+def result_topics(
+    settings: AggregatorSettings, admin: AdminClient | None = None, timeout_s: float = 10.0
+) -> list[str]:
     """Live per-stream result topics (``fw.results.<stream>``), sorted."""
     pattern = re.compile(settings.kafka.topics.results_pattern)
     try:
-        names = make_admin(settings.kafka).list_topics(timeout=timeout_s).topics
+        names = (admin or make_admin(settings.kafka)).list_topics(timeout=timeout_s).topics
     except Exception as exc:  # KafkaException or a timeout: both mean no answer
         raise KafkaUnavailableError(f"cannot list topics: {exc}") from None
     return sorted(name for name in names if pattern.match(name))
