@@ -53,3 +53,13 @@ def test_client_defaults_suit_frames():
     assert cons["max.partition.fetch.bytes"] > settings.max_message_bytes
     assert cons["isolation.level"] == "read_committed"
     assert cons["enable.auto.commit"] is False
+
+
+def test_topic_policy_follows_settings(monkeypatch):
+    # Given a three-broker cluster's settings
+    monkeypatch.setenv("FW_KAFKA_TOPIC_REPLICATION", "3")
+    monkeypatch.setenv("FW_KAFKA_FRAMES_RETENTION_MS", "600000")
+    # When the topic policy is derived
+    policy = load_settings(KafkaSettings).topic_policy
+    # Then every topic a service creates gets that replication and retention
+    assert (policy.replication, policy.frames_retention_ms) == (3, 600000)

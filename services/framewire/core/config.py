@@ -8,13 +8,16 @@ Each service defines one frozen settings class (env prefix ``FW_``) and builds i
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from framewire.core.errors import ConfigError
 from framewire.core.topics import Topics
+
+if TYPE_CHECKING:
+    from framewire.core.admin import TopicPolicy
 
 MIB = 1024 * 1024
 
@@ -45,6 +48,10 @@ class KafkaSettings(BaseSettings):
     # How long a client waits for the broker before giving up with a clear error.
     connect_timeout_s: float = Field(default=10.0, gt=0, le=300)
     topic_prefix: str = "fw."
+    # Replication factor for topics framewire creates (frames, results, the fixed topics).
+    topic_replication: int = Field(default=1, ge=1, le=16)
+    frames_retention_ms: int = Field(default=3_600_000, ge=60_000)
+    results_retention_ms: int = Field(default=7 * 24 * 3_600_000, ge=60_000)
 
     @field_validator("bootstrap")
     @classmethod
@@ -68,6 +75,18 @@ class KafkaSettings(BaseSettings):
     @property
     def topics(self) -> Topics:
         return Topics(self.topic_prefix)
+
+    @property
+    def topic_policy(self) -> TopicPolicy:
+        """Retention, size and replication for every topic a service creates."""
+        from framewire.core.admin import TopicPolicy
+
+        return TopicPolicy(
+            frames_retention_ms=self.frames_retention_ms,
+            results_retention_ms=self.results_retention_ms,
+            max_message_bytes=self.max_message_bytes,
+            replication=self.topic_replication,
+        )
 
 
 S = TypeVar("S", bound=BaseSettings)
