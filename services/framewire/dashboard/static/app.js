@@ -6,221 +6,17 @@
 // the page fetches that exact frame and paints frame and boxes together on one canvas.
 // Event streams are read with fetch() rather than EventSource so the bearer token can be
 // sent as a header (never in a URL, where it would end up in logs).
+//
+// This file: the grid (summary event stream), panels, the add-stream form, models, start-up.
+// Parts 1-3 (core.js, draw.js, detail.js) are loaded first and shared through window.fw.
 "use strict";
 
 (() => {
-  const TOKEN_KEY = "framewire.token";
+  const { $, el, fmt, api, errorText, askForToken, EventStream, TOKEN_KEY, Screen, Detail, labelColor } =
+    window.fw;
   // With no detections for this long, a tile shows the stream's newest raw frame instead.
   const IDLE_RESULT_MS = 2000;
   const IDLE_FRAME_POLL_MS = 1000;
-
-  const $ = (id) => document.getElementById(id);
-  const el = (tag, cls, text) => {
-    const node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  };
-  const fmt = (v, digits = 1) => (v === null || v === undefined ? "–" : Number(v).toFixed(digits));
-
-  // ---- HTTP with the optional bearer token -------------------------------------------
-  function authHeaders(extra = {}) {
-    const token = sessionStorage.getItem(TOKEN_KEY);
-    return token ? { ...extra, Authorization: `Bearer ${token}` } : extra;
-  }
-
-  async function api(path, options = {}) {
-    const response = await fetch(path, { ...options, headers: authHeaders(options.headers || {}) });
-    if (response.status === 401) askForToken();
-    return response;
-  }
-
-  async function errorText(response) {
-    try {
-      const body = await response.json();
-      if (body.message) return body.message;
-      if (typeof body.detail === "string") return body.detail;
-      if (Array.isArray(body.detail)) return body.detail.map((d) => `${d.loc.slice(-1)}: ${d.msg}`).join("; ");
-    } catch (_) { /* not JSON */ }
-    return `${response.status} ${response.statusText}`;
-  }
-
-  function askForToken() {
-    const dialog = $("token-dialog");
-    if (!dialog.open) dialog.showModal();
-  }
-
-  // ---- Server-sent events over fetch, with reconnect and Last-Event-ID ----------------
-  class EventStream {
-    constructor(path, handlers, { resume = false, onState = () => {} } = {}) {
-      this.path = path;
-      this.handlers = handlers;
-      this.resume = resume;
-      this.onState = onState;
-      this.lastId = null;
-      this.closed = false;
-      this.controller = null;
-      this.backoffMs = 250;
-      this.run();
-    }
-
-    close() {
-      this.closed = true;
-      if (this.controller) this.controller.abort();
-    }
-
-    async run() {
-      while (!this.closed) {
-        this.onState("connecting");
-        try {
-          await this.readOnce();
-        } catch (err) {
-          if (this.closed) return;
-        }
-        if (this.closed) return;
-        this.onState("reconnecting");
-        await new Promise((resolve) => setTimeout(resolve, this.backoffMs));
-        this.backoffMs = Math.min(this.backoffMs * 2, 3000);
-      }
-    }
-
-    async readOnce() {
-      this.controller = new AbortController();
-      const headers = { Accept: "text/event-stream" };
-      if (this.resume && this.lastId) headers["Last-Event-ID"] = this.lastId;
-      const response = await api(this.path, { headers, signal: this.controller.signal, cache: "no-store" });
-      if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
-      this.onState("live");
-      this.backoffMs = 250;
-      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-      let buffer = "";
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buffer += value;
-        let cut;
-        while ((cut = buffer.search(/\r?\n\r?\n/)) >= 0) {
-          const block = buffer.slice(0, cut);
-          buffer = buffer.slice(cut).replace(/^\r?\n\r?\n/, "");
-          this.dispatch(block);
-        }
-      }
-    }
-
-    dispatch(block) {
-      let name = "message";
-      let id = null;
-      const data = [];
-      for (const line of block.split(/\r?\n/)) {
-        if (!line || line.startsWith(":")) continue; // heartbeat or comment
-        const colon = line.indexOf(":");
-        const field = colon < 0 ? line : line.slice(0, colon);
-        const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
-        if (field === "event") name = value;
-        else if (field === "data") data.push(value);
-        else if (field === "id") id = value;
-      }
-      if (id !== null) this.lastId = id;
-      if (!data.length) return;
-      const handler = this.handlers[name] || this.handlers["*"];
-      if (handler) handler(JSON.parse(data.join("\n")), name, id);
-    }
-  }
-
-  // ---- Drawing a frame and its detections ------------------------------------------------
-  function labelColor(label) {
-    let hash = 0;
-    for (const ch of String(label)) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
-    const hue = hash % 360;
-    return hslToRgb(hue / 360, 0.9, 0.55);
-  }
-
-  function hslToRgb(h, s, l) {
-    const f = (n) => {
-      const k = (n + h * 12) % 12;
-      const a = s * Math.min(l, 1 - l);
-      return Math.round(255 * (l - a * Math.max(-1, Math.min(k - 3, 9 - k, 1))));
-    };
-    return [f(0), f(8), f(4)];
-  }
-
-  function drawDetections(ctx, detections, width, height) {
-    const line = Math.max(2, Math.round(width / 220));
-    ctx.lineWidth = line;
-    ctx.font = `${Math.max(12, Math.round(width / 45))}px system-ui, sans-serif`;
-    ctx.textBaseline = "top";
-    for (const det of detections) {
-      const [x1, y1, x2, y2] = det.box;
-      const [r, g, b] = labelColor(det.label);
-      const color = `rgb(${r},${g},${b})`;
-      const x = x1 * width, y = y1 * height, w = (x2 - x1) * width, h = (y2 - y1) * height;
-      ctx.strokeStyle = color;
-      ctx.strokeRect(x, y, w, h);
-      const text = `${det.label} ${Math.round(det.score * 100)}%`;
-      const pad = 3, textH = parseInt(ctx.font, 10) + 2 * pad;
-      const textW = ctx.measureText(text).width + 2 * pad;
-      const ty = y - textH >= 0 ? y - textH : y;
-      ctx.fillStyle = color;
-      ctx.fillRect(x - line / 2, ty, textW, textH);
-      ctx.fillStyle = "#000";
-      ctx.fillText(text, x - line / 2 + pad, ty + pad);
-    }
-  }
-
-  // Paints the newest frame it can: while one frame is being fetched and drawn, a newer
-  // request replaces the waiting one (a page that falls behind skips frames, never lags).
-  class Screen {
-    constructor(canvas, streamId) {
-      this.canvas = canvas;
-      this.streamId = streamId;
-      this.busy = false;
-      this.pending = null;
-      this.drawn = null; // what is on the canvas: {frame, result}
-    }
-
-    showResult(result) { this.request({ frame: result.frame, result }); }
-
-    showLatest() { this.request({ frame: "latest", result: null }); }
-
-    request(job) {
-      if (this.busy) { this.pending = job; return; }
-      this.busy = true;
-      this.paint(job).finally(() => {
-        this.busy = false;
-        const next = this.pending;
-        this.pending = null;
-        if (next) this.request(next);
-      });
-    }
-
-    async paint({ frame, result }) {
-      let bitmap = null;
-      if (frame && !frame.startsWith("0:-") && !frame.endsWith(":-1")) {
-        const path = `/api/streams/${encodeURIComponent(this.streamId)}/frames/${frame}`;
-        try {
-          const response = await api(path);
-          if (response.ok) bitmap = await createImageBitmap(await response.blob());
-        } catch (_) { /* keep the previous picture */ }
-      }
-      if (!bitmap && !result) return;
-      const width = bitmap ? bitmap.width : result.width || this.canvas.width;
-      const height = bitmap ? bitmap.height : result.height || this.canvas.height;
-      if (this.canvas.width !== width) this.canvas.width = width;
-      if (this.canvas.height !== height) this.canvas.height = height;
-      const ctx = this.canvas.getContext("2d");
-      if (bitmap) {
-        ctx.drawImage(bitmap, 0, 0, width, height);
-        bitmap.close();
-      } else {
-        ctx.fillStyle = "#000";
-        ctx.fillRect(0, 0, width, height);
-      }
-      if (result) drawDetections(ctx, result.detections, width, height);
-      this.drawn = { frame, result };
-      this.canvas.dataset.frame = frame || "";
-      this.canvas.dataset.detections = result ? String(result.detections.length) : "0";
-    }
-  }
 
   // ---- The grid ---------------------------------------------------------------------------
   const tiles = new Map(); // stream id -> Tile
@@ -324,6 +120,7 @@
     $("totals").textContent = tiles.size ? `${tiles.size} stream${tiles.size > 1 ? "s" : ""}` : "";
   }
 
+
   // ---- Panels: alerts and aggregator stats (extensible) -----------------------------------
   // Another part of the page (e.g. richer aggregator views) can add a renderer with
   // window.framewire.registerPanel("aggregate", (payload) => {...}); kinds: "aggregate"
@@ -356,6 +153,7 @@
       try { render(payload); } catch (err) { console.error("panel", kind, err); }
     }
   }
+
 
   // ---- Summary stream: the grid's live feed -------------------------------------------------
   function setConnection(state) {
@@ -395,127 +193,13 @@
     }, { onState: setConnection });
   }
 
+
   // ---- Detail view -------------------------------------------------------------------------
   let detail = null;
 
-  class Detail {
-    constructor(streamId) {
-      this.streamId = streamId;
-      this.history = [];
-      this.screen = new Screen($("detail-canvas"), streamId);
-      $("detail-title").textContent = streamId;
-      $("detail-delete").textContent = "Delete stream";
-      $("detail-delete").dataset.armed = "";
-      $("detail").hidden = false;
-      this.events = new EventStream(`/api/streams/${encodeURIComponent(streamId)}/events`, {
-        hello: (info) => this.hello(info),
-        result: (r) => this.screen.showResult(r),
-        stats: (s) => this.stats(s),
-        status: (s) => this.setState(s),
-        stream: (info) => this.setSpec(info.spec),
-        stream_deleted: () => closeDetail(),
-        gap: (g) => console.warn("events lost", g),
-      }, { resume: true });
-    }
-
-    close() { this.events.close(); $("detail").hidden = true; }
-
-    hello(info) {
-      this.setSpec(info.spec);
-      this.setState(info.status);
-      this.setLive(info.live);
-      if (!this.history.length) this.history = info.history || [];
-      this.drawChart();
-      if (info.last_result && !this.screen.drawn) this.screen.showResult(info.last_result);
-      else if (!this.screen.drawn && info.live.last_frame) this.screen.showLatest();
-    }
-
-    stats({ live, point }) {
-      this.setLive(live);
-      if (point && (!this.history.length || this.history[this.history.length - 1].t < point.t)) {
-        this.history.push(point);
-        if (this.history.length > 300) this.history.shift();
-        this.drawChart();
-      }
-    }
-
-    setState(status) {
-      const pill = $("detail-state");
-      pill.textContent = status.state;
-      pill.title = status.reason || "";
-      pill.className = `pill ${status.state === "running" ? "pill-ok" : status.state === "failed" ? "pill-bad" : "pill-off"}`;
-    }
-
-    setSpec(spec) {
-      const dl = $("detail-spec");
-      dl.textContent = "";
-      if (!spec) { dl.append(el("dt", null, "spec"), el("dd", null, "none (data only)")); return; }
-      if (spec.display_name) $("detail-title").textContent = `${spec.display_name} (${this.streamId})`;
-      for (const key of ["source_uri", "model", "target_fps", "width", "height", "enabled"]) {
-        dl.append(el("dt", null, key), el("dd", null, String(spec[key] === "" ? "default" : spec[key])));
-      }
-    }
-
-    setLive(live) {
-      const dl = $("detail-figures");
-      dl.textContent = "";
-      const rows = [
-        ["fps in / out", `${fmt(live.fps_in)} / ${fmt(live.fps_out)}`],
-        ["latency p50 / p95 / p99", `${fmt(live.latency_ms.p50)} / ${fmt(live.latency_ms.p95)} / ${fmt(live.latency_ms.p99)} ms`],
-        ["drops", `${live.drops.total}${Object.keys(live.drops.by_reason).length ? " (" + Object.entries(live.drops.by_reason).map(([k, v]) => `${k} ${v}`).join(", ") + ")" : ""}`],
-        ["frames / results seen", `${live.frames_seen} / ${live.results_seen}`],
-      ];
-      for (const [k, v] of rows) dl.append(el("dt", null, k), el("dd", null, v));
-      const bars = $("class-counts");
-      bars.textContent = "";
-      const entries = Object.entries(live.classes);
-      const top = Math.max(1, ...entries.map(([, n]) => n));
-      for (const [label, count] of entries) {
-        const li = el("li");
-        const fill = el("div", "fill");
-        fill.style.width = `${(100 * count) / top}%`;
-        const [r, g, b] = labelColor(label);
-        fill.style.background = `rgb(${r},${g},${b})`;
-        li.append(el("span", null, label), fill, el("span", null, String(count)));
-        bars.append(li);
-      }
-      if (!entries.length) bars.append(el("li", "muted", "no detections"));
-    }
-
-    drawChart() {
-      const canvas = $("latency-chart");
-      const ctx = canvas.getContext("2d");
-      const W = canvas.width, H = canvas.height, padL = 40, padB = 20, padT = 8;
-      ctx.clearRect(0, 0, W, H);
-      const pts = this.history.filter((p) => p.p50 !== null);
-      ctx.fillStyle = "#8b98a5";
-      ctx.font = "11px system-ui, sans-serif";
-      if (!pts.length) { ctx.fillText("no latency samples yet", padL, H / 2); return; }
-      const t0 = pts[0].t, t1 = Math.max(pts[pts.length - 1].t, t0 + 1);
-      const top = Math.max(1, ...pts.map((p) => p.p99 ?? p.p50)) * 1.1;
-      const x = (t) => padL + ((t - t0) / (t1 - t0)) * (W - padL - 6);
-      const y = (v) => H - padB - (v / top) * (H - padB - padT);
-      ctx.strokeStyle = "#2a3541";
-      ctx.lineWidth = 1;
-      for (let i = 0; i <= 4; i++) {
-        const v = (top / 4) * i;
-        ctx.beginPath(); ctx.moveTo(padL, y(v)); ctx.lineTo(W, y(v)); ctx.stroke();
-        ctx.fillText(v.toFixed(0), 4, y(v) - 2);
-      }
-      ctx.fillText(`${t1 - t0}s`, W - 30, H - 5);
-      for (const [key, color] of [["p50", "#58a6ff"], ["p99", "#d29922"]]) {
-        ctx.strokeStyle = color;
-        ctx.lineWidth = 2;
-        ctx.beginPath();
-        pts.forEach((p, i) => (i ? ctx.lineTo(x(p.t), y(p[key])) : ctx.moveTo(x(p.t), y(p[key]))));
-        ctx.stroke();
-      }
-    }
-  }
-
   function openDetail(streamId) {
     closeDetail();
-    detail = new Detail(streamId);
+    detail = new Detail(streamId, closeDetail);
   }
 
   function closeDetail() {
@@ -582,6 +266,7 @@
     }
   }
 
+
   // ---- Start ----------------------------------------------------------------------------------
   let summary = null;
 
@@ -610,3 +295,4 @@
   window.framewire = { registerPanel, labelColor, tiles: () => [...tiles.keys()] };
   document.addEventListener("DOMContentLoaded", start);
 })();
+

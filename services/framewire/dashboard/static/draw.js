@@ -1,0 +1,103 @@
+// framewire page, part 2 of 4: painting a frame with its detections, and the latency chart.
+"use strict";
+
+(() => {
+  const { api } = window.fw;
+
+  // ---- Drawing a frame and its detections ------------------------------------------------
+  function labelColor(label) {
+    let hash = 0;
+    for (const ch of String(label)) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
+    const hue = hash % 360;
+    return hslToRgb(hue / 360, 0.9, 0.55);
+  }
+
+  function hslToRgb(h, s, l) {
+    const f = (n) => {
+      const k = (n + h * 12) % 12;
+      const a = s * Math.min(l, 1 - l);
+      return Math.round(255 * (l - a * Math.max(-1, Math.min(k - 3, 9 - k, 1))));
+    };
+    return [f(0), f(8), f(4)];
+  }
+
+  function drawDetections(ctx, detections, width, height) {
+    const line = Math.max(2, Math.round(width / 220));
+    ctx.lineWidth = line;
+    ctx.font = `${Math.max(12, Math.round(width / 45))}px system-ui, sans-serif`;
+    ctx.textBaseline = "top";
+    for (const det of detections) {
+      const [x1, y1, x2, y2] = det.box;
+      const [r, g, b] = labelColor(det.label);
+      const color = `rgb(${r},${g},${b})`;
+      const x = x1 * width, y = y1 * height, w = (x2 - x1) * width, h = (y2 - y1) * height;
+      ctx.strokeStyle = color;
+      ctx.strokeRect(x, y, w, h);
+      const text = `${det.label} ${Math.round(det.score * 100)}%`;
+      const pad = 3, textH = parseInt(ctx.font, 10) + 2 * pad;
+      const textW = ctx.measureText(text).width + 2 * pad;
+      const ty = y - textH >= 0 ? y - textH : y;
+      ctx.fillStyle = color;
+      ctx.fillRect(x - line / 2, ty, textW, textH);
+      ctx.fillStyle = "#000";
+      ctx.fillText(text, x - line / 2 + pad, ty + pad);
+    }
+  }
+
+  // Paints the newest frame it can: while one frame is being fetched and drawn, a newer
+  // request replaces the waiting one (a page that falls behind skips frames, never lags).
+  class Screen {
+    constructor(canvas, streamId) {
+      this.canvas = canvas;
+      this.streamId = streamId;
+      this.busy = false;
+      this.pending = null;
+      this.drawn = null; // what is on the canvas: {frame, result}
+    }
+
+    showResult(result) { this.request({ frame: result.frame, result }); }
+
+    showLatest() { this.request({ frame: "latest", result: null }); }
+
+    request(job) {
+      if (this.busy) { this.pending = job; return; }
+      this.busy = true;
+      this.paint(job).finally(() => {
+        this.busy = false;
+        const next = this.pending;
+        this.pending = null;
+        if (next) this.request(next);
+      });
+    }
+
+    async paint({ frame, result }) {
+      let bitmap = null;
+      if (frame && !frame.startsWith("0:-") && !frame.endsWith(":-1")) {
+        const path = `/api/streams/${encodeURIComponent(this.streamId)}/frames/${frame}`;
+        try {
+          const response = await api(path);
+          if (response.ok) bitmap = await createImageBitmap(await response.blob());
+        } catch (_) { /* keep the previous picture */ }
+      }
+      if (!bitmap && !result) return;
+      const width = bitmap ? bitmap.width : result.width || this.canvas.width;
+      const height = bitmap ? bitmap.height : result.height || this.canvas.height;
+      if (this.canvas.width !== width) this.canvas.width = width;
+      if (this.canvas.height !== height) this.canvas.height = height;
+      const ctx = this.canvas.getContext("2d");
+      if (bitmap) {
+        ctx.drawImage(bitmap, 0, 0, width, height);
+        bitmap.close();
+      } else {
+        ctx.fillStyle = "#000";
+        ctx.fillRect(0, 0, width, height);
+      }
+      if (result) drawDetections(ctx, result.detections, width, height);
+      this.drawn = { frame, result };
+      this.canvas.dataset.frame = frame || "";
+      this.canvas.dataset.detections = result ? String(result.detections.length) : "0";
+    }
+  }
+
+  Object.assign(window.fw, { labelColor, drawDetections, Screen });
+})();
