@@ -56,7 +56,8 @@ def publish_results(pub: TrafficPublisher, count: int, start_seq: int = 0,
 
 def on_loop(server: DashboardServer, fn: Any) -> Any:
     """Run ``fn`` on the dashboard's event loop (its state belongs to that thread)."""
-    loop = server.context.feed._loop  # type: ignore[union-attr]
+    loop = server.context.loop
+    assert loop is not None
     return asyncio.run_coroutine_threadsafe(_call(fn), loop).result(5)
 
 

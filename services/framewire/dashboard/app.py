@@ -53,6 +53,7 @@ def build_context(settings: DashboardSettings) -> Context:
 async def run_pipeline_view(app: FastAPI, with_kafka: bool) -> AsyncIterator[None]:
     """Lifespan: Kafka writer and consumer (when enabled) and the summary ticker."""
     ctx: Context = app.state.ctx
+    ctx.loop = asyncio.get_running_loop()
     if with_kafka:
         await start_kafka(ctx)
     ticker = asyncio.create_task(tick_forever(ctx), name="dashboard-summaries")

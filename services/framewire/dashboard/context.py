@@ -26,6 +26,8 @@ class Context:
     state: PipelineState
     catalog: ModelCatalog
     feed: Feed | None = None
+    # The loop serving the app, set at start-up (other threads hand work to it).
+    loop: asyncio.AbstractEventLoop | None = None
     writer: SpecWriter | None = None
     replays: asyncio.Semaphore = field(
         default_factory=lambda: asyncio.Semaphore(MAX_CONCURRENT_REPLAYS)

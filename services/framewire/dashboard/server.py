@@ -87,13 +87,9 @@ class DashboardServer:
 
     def stop(self, timeout_s: float = 15.0) -> None:
         """End open event streams first (else uvicorn waits for them), then the server."""
-        loop = getattr(self._server, "_loop", None) or _loop_of(self.context)
+        loop = self.context.loop
         if loop is not None and loop.is_running():
             loop.call_soon_threadsafe(self.context.hub.close)
         self._server.should_exit = True
         self._thread.join(timeout_s)
 
-
-def _loop_of(ctx: Context) -> asyncio.AbstractEventLoop | None:
-    feed = ctx.feed
-    return getattr(feed, "_loop", None) if feed is not None else None
