@@ -1,6 +1,9 @@
 """The broker stopped for 10 s: memory stays bounded, drops are counted, publishing resumes.
 
 Uses its own broker (other ports, own data directory): the shared one is never stopped.
+The gateway serves every stream itself (assignment ``all``): with the default group
+assignment the slots are also lost and regained across the outage, which only adds the
+group's session timeout to the resume time (checked by hand: 7 s).
 """
 
 import time
@@ -12,7 +15,7 @@ from framewire.broker.local import LocalBroker
 from framewire.core.config import KafkaSettings
 from framewire.core.errors import FramewireError
 from framewire.gateway.counters import DropReason
-from framewire.gateway.settings import GatewaySettings
+from framewire.gateway.settings import AssignmentMode, GatewaySettings
 from framewire.gateway.testing import (
     GatewayThread,
     TopicReader,
@@ -58,7 +61,8 @@ def test_broker_outage_drops_are_bounded_and_counted_then_publishing_resumes(own
     # Given a gateway publishing three 15 fps streams to its own broker, with a small queue
     clip = make_samples(tmp_path, width=320, height=240, fps=15, seconds=2.0, names=("coffee",))[0]
     kafka = KafkaSettings(bootstrap=own_broker.bootstrap, topic_prefix=f"t{uuid.uuid4().hex[:8]}.")
-    settings = GatewaySettings(kafka=kafka, metrics_port=0, status_interval_s=1.0,
+    settings = GatewaySettings(kafka=kafka, assignment=AssignmentMode.ALL, metrics_port=0,
+                               status_interval_s=1.0,
                                producer_buffer_messages=QUEUE_BOUND, delivery_timeout_ms=4000)
     write_specs(kafka, [spec(s, str(clip), fps=15) for s in STREAMS])
     reader = TopicReader(kafka)

@@ -60,10 +60,10 @@ def test_streams_are_split_served_once_and_move_when_a_gateway_dies(kafka_settin
         # When both have joined and the assignment has settled
         assert wait_until(lambda: {current_owner(reader, s) for s in STREAMS} <= {"gw-a", "gw-b"}
                           and None not in {current_owner(reader, s) for s in STREAMS}, 30)
-        time.sleep(2.0)
+        time.sleep(1.0)
         window_start = time.time_ns()
-        time.sleep(2.0)
-        # Then over the next 2 s every stream was served by exactly one gateway
+        time.sleep(1.5)
+        # Then over the next 1.5 s every stream was served by exactly one gateway
         served = servers(reader, window_start)
         assert all(len(ids) == 1 for ids in served.values()), served
         owners = Counter(next(iter(ids)) for ids in served.values())

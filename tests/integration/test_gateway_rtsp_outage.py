@@ -42,7 +42,7 @@ def test_rtsp_stream_reconnects_while_the_others_keep_their_rate(kafka_settings,
             # Then the camera's stream reports reconnecting, with the reason
             assert wait_until(lambda: reader.last_status("cam").state
                               == StreamStatus.STATE_RECONNECTING, 10)
-            time.sleep(2.0)
+            time.sleep(1.5)
             outage_end = time.time_ns()
             status = reader.last_status("cam")
             assert "rtsp://127.0.0.1" in status.reason and status.reconnects >= 1

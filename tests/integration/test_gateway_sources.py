@@ -1,7 +1,8 @@
-"""Every source type through a real gateway to the real broker, plus bad input.
+"""Every source type through a real gateway to the real broker: frames, pacing, status,
+metrics, and bad input.
 
-One gateway serves all streams of this module at once (one ~8 s run); the tests then
-check what reached Kafka.
+One gateway serves all streams of this module at once (one ~10 s run, so pacing can be
+measured over 5 s); the tests then check what reached Kafka.
 """
 
 import itertools
@@ -31,7 +32,8 @@ from framewire.v1.stream_pb2 import StreamStatus
 pytestmark = pytest.mark.integration
 
 SECRET = "pa55-w0rd-xyz"
-GOOD = ("file", "folder", "mjpeg", "rtsp")
+GOOD = ("file", "folder", "mjpeg", "rtsp", "fast")
+PACING_SPAN_S = 6.0  # each stream runs this long: 0.5 s settling, then a 5 s window
 BAD = {
     "scheme": ("gopher://cam/1", "unknown source scheme 'gopher'"),
     "missing": ("/nonexistent/clip.mp4", "no such file"),
@@ -58,6 +60,7 @@ def run(kafka_bootstrap, tmp_path_factory):
             spec("folder", f"dir://{media[-1]}?fps=8", fps=0),
             spec("mjpeg", mjpeg.url, fps=0, jpeg_quality=60),
             spec("rtsp", rtsp.url.replace("rtsp://", f"rtsp://user:{SECRET}@"), fps=10),
+            spec("fast", str(media[2]), fps=30),  # asks for more than the file's 15 fps
             spec("scheme", BAD["scheme"][0]),
             spec("missing", BAD["missing"][0]),
             spec("junk", str(junk)),
@@ -65,7 +68,8 @@ def run(kafka_bootstrap, tmp_path_factory):
         ])
         reader = TopicReader(kafka, keep_data=True)
         with GatewayThread(settings) as gateway:
-            wait_until(lambda: all(len(reader.snapshot(s)) >= 25 for s in GOOD), 25)
+            wait_until(lambda: all(capture_span_s(reader.snapshot(s)) >= PACING_SPAN_S
+                                   for s in GOOD), 30)
             wait_until(lambda: all(reader.last_status(s) for s in BAD), 5)
             metrics_port = free_port()
             serve_metrics(metrics_port, "127.0.0.1")
@@ -73,6 +77,30 @@ def run(kafka_bootstrap, tmp_path_factory):
             running = gateway.streams()
         reader.close()
     return reader, metrics, running
+
+
+def capture_span_s(frames) -> float:
+    return (frames[-1].capture_time_ns - frames[0].capture_time_ns) / 1e9 if frames else 0.0
+
+
+@pytest.mark.parametrize(("stream_id", "expected_fps"), [
+    ("file", 10.0),  # 15 fps file, target 10
+    ("rtsp", 10.0),  # 15 fps camera, target 10
+    ("folder", 8.0),  # the folder's own rate
+    ("mjpeg", 12.0),  # the camera's own rate
+    ("fast", 15.0),  # target 30, but never above the source's 15
+])
+def test_published_rate_matches_the_target_within_ten_percent_over_5_s(run, stream_id,
+                                                                        expected_fps):
+    # Given the gateway ran each stream for at least 6 s
+    reader, _, _ = run
+    frames = reader.snapshot(stream_id)
+    # When frames are counted by capture time over 5 s, after half a second of settling
+    start = frames[0].capture_time_ns + 500_000_000
+    end = start + 5_000_000_000
+    rate = sum(start <= f.capture_time_ns < end for f in frames) / 5.0
+    # Then the rate is the target (or the source's rate, whichever is lower) within 10%
+    assert rate == pytest.approx(expected_fps, rel=0.10)
 
 
 @pytest.mark.parametrize(("stream_id", "size"), [
