@@ -39,6 +39,8 @@ BAD = {
     "missing": ("/nonexistent/clip.mp4", "no such file"),
     "junk": ("JUNK", "not a video OpenCV can decode"),
     "fps": ("/nonexistent/clip.mp4", "target_fps -5"),
+    "uri": ("rtsp:///no-host", "has no host"),
+    "size": ("/nonexistent/clip.mp4", "width 9000 is larger than 8192"),
 }
 
 
@@ -65,6 +67,8 @@ def run(kafka_bootstrap, tmp_path_factory):
             spec("missing", BAD["missing"][0]),
             spec("junk", str(junk)),
             spec("fps", BAD["fps"][0], fps=-5),
+            spec("uri", BAD["uri"][0]),
+            spec("size", BAD["size"][0], width=9000),
         ])
         reader = TopicReader(kafka, keep_data=True)
         with GatewayThread(settings) as gateway:
@@ -149,7 +153,8 @@ def test_credentials_appear_in_no_frame_and_no_status(run):
 
 @pytest.mark.parametrize("stream_id", sorted(BAD))
 def test_bad_input_is_a_clear_error_in_the_stream_status(run, stream_id):
-    # Given streams with an unknown scheme, a missing file, a non-video file, a bad fps
+    # Given streams with an unknown scheme, a missing file, a non-video file, a bad fps,
+    # a URI without a host and an oversized width
     reader, _, running = run
     # When their status is read
     status = reader.last_status(stream_id)
