@@ -6,7 +6,7 @@
   the JPEG file, ``cv2.imdecode``, ``detector.detect`` (preprocess, infer, post-process).
 
 Both load the model exactly as an inference worker does (same id, LATENCY hint, automatic
-precision) and run in interleaved rounds, so background load hits both alike.
+precision) and run in short alternating rounds, so background load hits both alike.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ import numpy as np
 
 from framewire.models.loader import load_detector
 
-ROUNDS = 2
+# Length of one raw/monolith round: short rounds, alternated, so that a burst of other
+# load on a shared machine lands on both ceilings rather than on one.
+ROUND_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -66,9 +68,10 @@ def _measure(model_id: str, jpeg_files: list[Path], seconds: float,
     raw(), monolith()  # first calls pay for lazy allocations
     raw_times: list[float] = []
     mono_times: list[float] = []
-    for _ in range(ROUNDS):
-        raw_times += _timed(raw, seconds / ROUNDS, tick)
-        mono_times += _timed(monolith, seconds / ROUNDS, tick)
+    rounds = max(2, round(seconds / ROUND_S))
+    for _ in range(rounds):
+        raw_times += _timed(raw, seconds / rounds, tick)
+        mono_times += _timed(monolith, seconds / rounds, tick)
     info = detector.info
     return Ceilings(
         raw_fps=len(raw_times) / sum(raw_times), monolith_fps=len(mono_times) / sum(mono_times),

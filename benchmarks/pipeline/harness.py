@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 REPO = HERE.parents[1]
 RUNS = HERE / "runs"
+# Routine INFO lines of these would scroll the progress bar away.
+CHATTY = ("httpx", "framewire.core.admin", "framewire.models", "launch")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,6 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark once; 0 when it completed (goals are reported, not enforced)."""
     plan = plan_from_args(args, RUNS)
+    if not (getattr(args, "log_level", None) or os.environ.get("FW_LOG_LEVEL")):
+        for name in CHATTY:
+            logging.getLogger(name).setLevel(logging.WARNING)
     plan.out.mkdir(parents=True, exist_ok=True)
     started, wall0, load0 = time.gmtime(), time.monotonic(), os.getloadavg()[0]
     sys.stdout.write(f"framewire bench ({plan.mode.value}): {plan.streams} streams, "

@@ -115,8 +115,8 @@ class SseProbe:
             return list(self._shown), list(self._lost)
 
     def _run(self) -> None:
-        # The dashboard's heartbeat (set to 1 s by the harness) wakes the read regularly.
-        timeout = httpx.Timeout(5.0, read=5.0)
+        # Summaries arrive every second and heartbeats every 10 s: a longer silence is a fault.
+        timeout = httpx.Timeout(5.0, read=15.0)
         while not self._stop.is_set():
             try:
                 with httpx.Client(timeout=timeout) as client, \

@@ -29,6 +29,10 @@ def throughput_plot(results: dict[str, Any], path: Path) -> None:
         x = [p["offered_fps"] for p in phases]
         ax.plot(x, [p["throughput_fps"] for p in phases], marker="o", label=f"pipeline, {workers} worker(s)")
         top = max(top, *x)
+    for p in results["phases"]:
+        if p["kind"] == "gateway":
+            ax.plot([p["offered_fps"]], [p["throughput_fps"]], marker="*", markersize=12,
+                    linestyle="none", color="purple", label=f"gateway-fed, {p['workers']} worker(s)")
     c = results["ceilings"]
     ax.axhline(c["monolith_fps"], linestyle="--", color="grey", label="monolith ceiling")
     ax.axhline(c["raw_fps"], linestyle=":", color="black", label="raw model ceiling")
@@ -74,6 +78,8 @@ def fairness_plot(results: dict[str, Any], path: Path) -> None:
         label = f"{workers} worker(s) at {heaviest['load']:.0%} (Jain {fair:.3f})" if fair else \
             f"{workers} worker(s) at {heaviest['load']:.0%}"
         ax.bar(xs, list(heaviest["per_stream_fps"].values()), width=width, label=label)
+        ax.plot(xs, list(heaviest["per_stream_offered_fps"].values()), marker="_", markersize=20,
+                linestyle="none", color="black", label="offered" if i == 0 else None)
         ax.set_xticks([j + (len(groups) - 1) * width / 2 for j in range(len(streams))], streams)
     ax.set(ylabel="results/s", title="Per-stream results under overload")
     ax.grid(alpha=0.3, axis="y")

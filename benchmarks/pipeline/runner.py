@@ -80,8 +80,7 @@ class BenchRun:
         if "dashboard" not in self.plan.without:
             port = free_port()
             service = self.launcher.start("dashboard", "dashboard", [], port=port, env={
-                "FW_DASHBOARD_HOST": "127.0.0.1", "FW_DASHBOARD_PORT": str(port),
-                "FW_DASHBOARD_HEARTBEAT_S": "1"})
+                "FW_DASHBOARD_HOST": "127.0.0.1", "FW_DASHBOARD_PORT": str(port)})
             self.launcher.wait_http(service, "/readyz")
             self.sse = SseProbe(f"http://127.0.0.1:{port}", os.environ.get("FW_DASHBOARD_TOKEN")).start()
         if "aggregator" not in self.plan.without:
@@ -226,9 +225,9 @@ class BenchRun:
         return summary
 
     def _close(self) -> None:
-        stops = [self.loadgen.stop, self.loadgen.close, self.launcher.stop_all]
-        stops += [self.sse.stop] if self.sse else []
-        for stop in [*stops, self.observer.stop, self.sampler.stop, self.frames.close]:
+        stops = [self.loadgen.stop, self.loadgen.close, *([self.sse.stop] if self.sse else []),
+                 self.launcher.stop_all, self.observer.stop, self.sampler.stop, self.frames.close]
+        for stop in stops:
             try:
                 stop()
             except Exception:  # one failing stop must not leave the others running

@@ -45,7 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     try:
         harness = load_harness(benchmarks_dir())
     except ConfigError:
-        # Accept anything, so that ``run`` can explain what is missing.
+        # Take every word, options included, as a positional so that ``run`` gets to explain
+        # what is missing instead of argparse rejecting options it was never told about.
+        parser.prefix_chars = "\0"
         parser.add_argument("harness_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
         return
     harness.add_arguments(parser)
