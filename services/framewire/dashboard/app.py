@@ -25,6 +25,7 @@ from framewire.core.errors import FramewireError
 from framewire.dashboard import metrics
 from framewire.dashboard.api_events import events_router
 from framewire.dashboard.api_frames import frames_router
+from framewire.dashboard.api_stats import stats_router
 from framewire.dashboard.api_streams import health_router, streams_router
 from framewire.dashboard.catalog import ModelCatalog
 from framewire.dashboard.context import Context
@@ -127,6 +128,7 @@ def create_app(settings: DashboardSettings, *, with_kafka: bool = True) -> FastA
     app.include_router(streams_router(auth))
     app.include_router(events_router(auth))
     app.include_router(frames_router(auth))
+    app.include_router(stats_router(auth))
     add_page_and_metrics(app, auth, settings)
     add_cors(app, settings)
     app.add_middleware(SecurityHeaders)

@@ -50,8 +50,10 @@ PROTOBUF_KINDS: dict[TopicKind, Any] = {
     TopicKind.STATUS: StreamStatus,
     TopicKind.DROPS: DropRecord,
 }
-# Records read back when a partition is first assigned at start-up (the rest is history).
-STARTUP_BACKLOG = {TopicKind.FRAMES: 1}
+# Records read back when a partition is first assigned at start-up (the rest is history):
+# the newest frame; enough stats to hold the last windows of ~1000 streams (two kinds, one
+# message each per 10 s), so a restarted dashboard shows them at once; recent alerts.
+STARTUP_BACKLOG = {TopicKind.FRAMES: 1, TopicKind.STATS: 2000, TopicKind.ALERTS: 100}
 # ... and when a topic appears later (a new stream): its first records are news.
 NEW_TOPIC_BACKLOG = 1000
 Batch = Sequence[Record | Baseline]

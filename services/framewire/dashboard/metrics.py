@@ -42,3 +42,9 @@ STREAM_WRITES = Counter(
     ["action"],
     namespace=NAMESPACE,
 )
+WINDOW_STATS = Counter(
+    "dashboard_window_stats_total",
+    "Aggregator stats records by outcome (stored, superseded, not_stats, invalid, ...)",
+    ["outcome"],
+    namespace=NAMESPACE,
+)

@@ -7,14 +7,18 @@ subscriber can note "published up to offset N" atomically with subscribing.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from framewire.core.errors import coordinates
+from framewire.dashboard import metrics
 from framewire.dashboard.framestore import FrameStore, StoredFrame
 from framewire.dashboard.hub import ALL_STREAMS, Event, Hub
 from framewire.dashboard.views import StreamView
+from framewire.dashboard.windowstats import StatsOutcome, WindowBoard, WindowStats, stats_json
 from framewire.dashboard.wire import (
     Baseline,
     Record,
@@ -25,6 +29,8 @@ from framewire.dashboard.wire import (
     status_json,
 )
 from framewire.v1.stream_pb2 import StreamSpec, StreamStatus
+
+log = logging.getLogger(__name__)
 
 MAX_ALERTS = 100
 MAX_STATS_KEYS = 1000
@@ -45,6 +51,9 @@ class PipelineState:
         self.views: dict[str, StreamView] = {}
         self.deleted: set[str] = set()
         self.alerts: deque[dict[str, Any]] = deque(maxlen=MAX_ALERTS)
+        # Newest aggregator window per (stream, kind).
+        self.windows = WindowBoard(MAX_STATS_KEYS)
+        # Stats-topic records that are not stats windows, newest per key (for page extensions).
         self.aggregates: dict[str, Any] = {}
         # (topic, partition) -> last offset whose event the hub has published.
         self.positions: dict[tuple[str, int], int] = {}
@@ -122,6 +131,7 @@ class PipelineState:
             self.views.pop(stream_id, None)
             self.statuses.pop(stream_id, None)
             self.frames.forget(stream_id)
+            self.windows.forget(stream_id)
             self.deleted.add(stream_id)
             if known:
                 self._broadcast("stream_deleted", {"stream_id": stream_id}, stream_id)
@@ -149,13 +159,35 @@ class PipelineState:
             self._view(stream).note_drop(drop_reason(drop), int(drop.count))
 
     def _on_stats(self, rec: Record) -> None:
+        try:
+            stats = self.windows.parse(rec.key, rec.message)
+        except ValueError as exc:
+            metrics.WINDOW_STATS.labels(StatsOutcome.INVALID.value).inc()
+            log.warning("%s (%s)", exc, coordinates(rec.topic, rec.partition, rec.offset))
+            stats = None
+        else:
+            if stats is None:
+                metrics.WINDOW_STATS.labels(StatsOutcome.NOT_STATS.value).inc()
+        if stats is None:
+            self._on_other_aggregate(rec)
+            return
+        outcome = (StatsOutcome.DELETED_STREAM if stats.stream_id in self.deleted
+                   else self.windows.offer(stats))
+        metrics.WINDOW_STATS.labels(outcome.value).inc()
+        if outcome is StatsOutcome.STORED:
+            self._broadcast("window_stats", window_event(stats), stats.stream_id)
+
+    def _on_other_aggregate(self, rec: Record) -> None:
+        """Records the page cannot chart are still passed to its extension panels."""
         key = rec.key or "_"
         if key in self.aggregates or len(self.aggregates) < MAX_STATS_KEYS:
             self.aggregates[key] = rec.message
         self._broadcast("aggregate", {"key": key, "value": rec.message}, None)
 
     def _on_alert(self, rec: Record) -> None:
-        alert = {"key": rec.key, "value": rec.message, "time_s": rec.kafka_time_s}
+        # The id lets the page drop an alert it already shows when a snapshot repeats it.
+        alert = {"id": f"{rec.partition}:{rec.offset}", "key": rec.key, "value": rec.message,
+                 "time_s": rec.kafka_time_s}
         self.alerts.append(alert)
         self._broadcast("alert", alert, None)
 
@@ -179,6 +211,7 @@ class PipelineState:
             "spec": spec_json(spec) if spec is not None else None,
             "status": status_json(status) if status is not None else {"state": "unknown"},
             "live": view.summary(self._clock()),
+            "windows": self.windows.for_stream(stream_id),
         }
         if history:
             out["history"] = view.history(self._clock())
@@ -204,3 +237,8 @@ class PipelineState:
             if self.hub.client_count(stream):
                 payload = {"live": view.summary(now), "point": view.last_point(now)}
                 self.hub.publish(stream, Event.make("stats", payload))
+
+
+def window_event(stats: WindowStats) -> dict[str, Any]:
+    """Payload of the ``window_stats`` event: one stream's newly kept window."""
+    return {"stream_id": stats.stream_id, "kind": stats.window.kind.value, "stats": stats_json(stats)}

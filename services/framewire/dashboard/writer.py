@@ -26,7 +26,8 @@ class SpecWriter:
 
     def __init__(self, kafka: KafkaSettings, policy: TopicPolicy | None = None) -> None:
         self._kafka = kafka
-        self._policy = policy or TopicPolicy()
+        # Replication and retention from FW_KAFKA_* (KafkaSettings.topic_policy).
+        self._policy = policy or kafka.topic_policy
         self._producer = make_producer(kafka)
         self._admin = make_admin(kafka)
         self._lock = threading.Lock()
