@@ -108,17 +108,22 @@ def test_health_readiness_and_metrics_are_served(
     reader = TopicReader(kafka_settings, [topics.results("cam1")], DetectionResult)
     assert len(reader.read_until(lambda r: len(r) >= 3, 30)) == 3
     reader.close()
-    # When its HTTP endpoints are asked
+    # When its HTTP endpoints are asked (metrics once the lag gauges have been refreshed)
     base = f"http://127.0.0.1:{worker.handle.http_port}"
+    lag = ('framewire_inference_consumer_lag_messages{partition="0",'
+           f'topic="{topics.frames("cam1")}"}} 0.0')
     with httpx.Client(base_url=base, timeout=5) as http:
-        ready, live, metrics = http.get("/readyz"), http.get("/healthz"), http.get("/metrics")
-        missing = http.get("/nope")
+        ready, live, missing = http.get("/readyz"), http.get("/healthz"), http.get("/nope")
+        deadline = time.monotonic() + 5
+        while lag not in (metrics := http.get("/metrics")).text and time.monotonic() < deadline:
+            time.sleep(0.2)
     # Then it is live and ready, and the counters show the committed work
     assert (ready.status_code, live.status_code, missing.status_code) == (200, 200, 404)
     assert 'framewire_inference_results_out_total{stream="cam1"} 3.0' in metrics.text
     assert 'framewire_inference_frames_in_total{stream="cam1"} 3.0' in metrics.text
     assert "framewire_inference_capture_to_result_seconds_bucket" in metrics.text
     assert 'framewire_inference_transactions_total{outcome="committed"}' in metrics.text
+    assert lag in metrics.text
 
 
 def _valid(seq: int) -> Frame:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from framewire.inference.freshness import Freshness
+from framewire.inference.freshness import SUPERSEDED_DETAIL, Freshness
 from framewire.inference.records import (
     Coords,
     DropReason,
@@ -161,13 +161,30 @@ def test_latest_overflow_drops_the_oldest_and_records_it() -> None:
     tp = ("fw.frames.a", 0)
     # When 7 fresh frames arrive before any is taken
     paused = [s.add(tp, frame(tp[0], o)) for o in range(7)]
-    # Then nothing asks for a pause, the 3 oldest are superseded, the newest 4 are processed
+    # Then nothing asks for a pause, and the newest frame supersedes all six older ones
     assert not any(paused)
     cycle = s.select(10, stale_before_ns=NOW - 500 * MS)
-    assert offsets(cycle.frames) == [3, 4, 5, 6]
+    assert offsets(cycle.frames) == [6]
     [drop] = cycle.drops
-    assert (drop.first_offset, drop.last_offset, drop.detail) == (0, 2, "superseded")
+    assert (drop.first_offset, drop.last_offset, drop.detail) == (0, 5, SUPERSEDED_DETAIL)
     assert cycle.positions[tp] == 7
+
+
+def test_latest_takes_the_newest_fresh_frame_and_supersedes_the_rest() -> None:
+    # Given three fresh frames of one stream waiting, then an undecodable message
+    s = scheduler(FreshnessPolicy.LATEST)
+    tp = ("fw.frames.a", 0)
+    for o in range(3):
+        s.add(tp, frame(tp[0], o, age_ms=100 - o))
+    s.add(tp, bad(tp[0], 3))
+    # When selected
+    cycle = s.select(10, stale_before_ns=NOW - 500 * MS)
+    # Then the newest frame is processed, the older two are superseded, the bad one dead-lettered
+    assert offsets(cycle.frames) == [2]
+    assert [(d.first_offset, d.last_offset, d.detail) for d in cycle.drops] == [
+        (0, 1, SUPERSEDED_DETAIL)]
+    assert [r.inbound.coords.offset for r in cycle.rejected] == [3]
+    assert cycle.positions[tp] == 4
 
 
 def test_removed_partition_reports_its_oldest_unhandled_offset() -> None:

@@ -1,5 +1,10 @@
 """Freshness: which buffered frames of one partition are processed, skipped or dead-lettered.
 
+Policies: ``none`` processes every frame in order; ``stride`` every k-th, in order;
+``latest`` the newest buffered frame, skipping older ones (a stream the worker cannot keep
+up with shows its most recent frames, not a growing delay). ``latest`` and ``stride`` also
+skip frames older than the maximum age.
+
 ``take_next`` is called by the scheduler each time a partition's turn comes. It consumes
 items from the head of the partition's buffer until it has found one frame to process (or
 emptied the buffer), recording every skipped frame in a ``DropRange`` and every rejected
@@ -15,6 +20,8 @@ from framewire.inference.records import DropRange, DropReason, FrameItem, Reject
 from framewire.inference.settings import FreshnessPolicy
 
 Item = FrameItem | Rejected
+STALE_DETAIL = "older than the maximum age"
+SUPERSEDED_DETAIL = "superseded by a newer frame"
 
 
 def item_offset(item: Item) -> int:
@@ -85,7 +92,11 @@ class PartitionCursor:
                 taken.note(head)
                 continue
             if policy is not FreshnessPolicy.NONE and head.capture_time_ns < stale_before_ns:
-                self._skip_to_newest(buffer, stale_before_ns, taken)
+                self._skip_to_newest(buffer, stale_before_ns, taken, STALE_DETAIL)
+                continue
+            if policy is FreshnessPolicy.LATEST and _newest_frame(buffer) is not head:
+                # Behind on this stream: the newest frame supersedes the older ones.
+                self._skip_to_newest(buffer, stale_before_ns, taken, SUPERSEDED_DETAIL)
                 continue
             buffer.popleft()
             taken.note(head)
@@ -102,11 +113,17 @@ class PartitionCursor:
         self._phase = (self._phase + 1) % self._freshness.stride
         return skip
 
-    def _skip_to_newest(self, buffer: deque[Item], stale_before_ns: int, taken: Taken) -> None:
+    def _skip_to_newest(
+        self, buffer: deque[Item], stale_before_ns: int, taken: Taken, detail: str
+    ) -> None:
         """Drop every buffered frame older than the newest one (all if the newest is stale)."""
-        newest = next((i for i in reversed(buffer) if isinstance(i, FrameItem)), None)
+        newest = _newest_frame(buffer)
         keep_newest = newest is not None and newest.capture_time_ns >= stale_before_ns
         while buffer and not (keep_newest and buffer[0] is newest):
-            taken.skip(buffer.popleft(), DropReason.STALE)
+            taken.skip(buffer.popleft(), DropReason.STALE, detail)
         self._phase = 0
         taken.behind = not keep_newest
+
+
+def _newest_frame(buffer: deque[Item]) -> FrameItem | None:
+    return next((i for i in reversed(buffer) if isinstance(i, FrameItem)), None)

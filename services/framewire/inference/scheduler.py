@@ -16,7 +16,14 @@ from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from framewire.inference.freshness import Freshness, Item, PartitionCursor, Taken, item_offset
+from framewire.inference.freshness import (
+    SUPERSEDED_DETAIL,
+    Freshness,
+    Item,
+    PartitionCursor,
+    Taken,
+    item_offset,
+)
 from framewire.inference.records import DropRange, DropReason, FrameItem, Rejected
 from framewire.inference.settings import FreshnessPolicy
 
@@ -97,7 +104,7 @@ class Scheduler:
             return True
         while len(buffer) > self._capacity:
             spilled = self._spilled.setdefault(tp, Taken())
-            spilled.skip(buffer.popleft(), DropReason.STALE, "superseded")
+            spilled.skip(buffer.popleft(), DropReason.STALE, SUPERSEDED_DETAIL)
         return False
 
     def has_room(self, tp: TP) -> bool:

@@ -150,15 +150,19 @@ class FramePublisher:
         producer = make_producer(self._kafka)
         topics = self._kafka.topics
         w, h = self._size
+        # Streams are independent cameras: their frames are spread over the period, not sent
+        # in one burst.
+        step = self._period / len(self._streams)
         deadline = time.monotonic()
         while not self._stop.is_set():
             for s in self._streams:
                 value = frame_bytes(self._jpeg, s, self.sent[s], width=w, height=h)
                 producer.produce(topics.frames(s), value, s.encode())
                 self.sent[s] += 1
-            producer.poll(0)
-            deadline += self._period
-            self._stop.wait(max(0.0, deadline - time.monotonic()))
+                producer.poll(0)
+                deadline += step
+                if self._stop.wait(max(0.0, deadline - time.monotonic())):
+                    break
         if producer.flush(30) != 0:
             raise RuntimeError("test frames were not all delivered")
 

@@ -113,7 +113,8 @@ class Worker:
     def _budget_ns(self) -> int:
         """Max age minus the time a chosen frame still needs to become a committed result."""
         max_age = self._s.max_age_ms * 1_000_000
-        return max_age - min(max_age // 2, int(2 * self._cycle_s * 1e9))
+        # A chosen frame waits for the cycle in flight, then its own cycle and commit.
+        return max_age - min(max_age // 2, int(3 * self._cycle_s * 1e9))
 
     def _dispatch(self) -> None:
         if len(self._pending) >= _MAX_PENDING:
