@@ -63,3 +63,23 @@ def test_topic_policy_follows_settings(monkeypatch):
     policy = load_settings(KafkaSettings).topic_policy
     # Then every topic a service creates gets that replication and retention
     assert (policy.replication, policy.frames_retention_ms) == (3, 600000)
+
+
+def test_secret_env_values_are_redacted_from_logs(monkeypatch, caplog):
+    import logging
+
+    from framewire.core.logs import RedactingFilter, secrets_from_env
+
+    # Given secrets in the environment
+    monkeypatch.setenv("FW_KAFKA_SASL_PASSWORD", "hunter2-sasl")
+    monkeypatch.setenv("FW_DASHBOARD_TOKEN", "tok-abcdef-123456")
+    monkeypatch.setenv("FW_KAFKA_BOOTSTRAP", "k:9092")
+    found = secrets_from_env()
+    assert set(found) >= {"hunter2-sasl", "tok-abcdef-123456"} and "k:9092" not in found
+    # When a record mentioning them passes the redacting filter
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1, "auth %s with %s", ("hunter2-sasl", "tok-abcdef-123456"), None
+    )
+    RedactingFilter(found).filter(record)
+    # Then neither value survives
+    assert record.getMessage() == "auth *** with ***"

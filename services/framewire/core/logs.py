@@ -48,12 +48,24 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+_SECRET_ENV = re.compile(r"^(FW_|INFER_).*(PASSWORD|TOKEN|SECRET|_KEY)$")
+
+
+def secrets_from_env(environ: dict[str, str] | None = None) -> list[str]:
+    """Values of ``FW_*`` variables that hold secrets (passwords, tokens, keys)."""
+    env = os.environ if environ is None else environ
+    return [v for k, v in env.items() if _SECRET_ENV.match(k) and v]
+
+
 def setup_logging(level: str | None = None, secrets: list[str] | None = None) -> None:
-    """Configure the root logger once per process; called from each ``main()``."""
+    """Configure the root logger once per process; called from each ``main()``.
+
+    Secret values from the environment are always redacted, whatever else is passed.
+    """
     level = (level or os.environ.get("FW_LOG_LEVEL") or "INFO").upper()
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter(secrets or []))
+    handler.addFilter(RedactingFilter([*(secrets or []), *secrets_from_env()]))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

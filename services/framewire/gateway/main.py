@@ -14,6 +14,7 @@ import threading
 from typing import Any
 
 from framewire.core.config import load_settings
+from framewire.core.energy import register_energy_metrics
 from framewire.core.errors import ConfigError
 from framewire.core.kafka import make_producer
 from framewire.core.metrics import serve_metrics
@@ -54,12 +55,11 @@ def stream_specs(items: list[str], fps: float, width: int, height: int) -> list[
 
 def register(settings: GatewaySettings, specs: list[StreamSpec]) -> None:
     """Write specs to the registry (the topic is created by the gateway if missing)."""
-    from framewire.core.admin import TopicPolicy, ensure_topics, fixed_topics
+    from framewire.core.admin import ensure_topics, fixed_topics
     from framewire.core.kafka import make_admin
 
     topics = settings.kafka.topics
-    policy = TopicPolicy(replication=settings.topic_replication)
-    ensure_topics(make_admin(settings.kafka), fixed_topics(topics, policy))
+    ensure_topics(make_admin(settings.kafka), fixed_topics(topics, settings.kafka.topic_policy))
     producer = make_producer(settings.kafka)
     for spec in specs:
         put_spec(producer, topics, spec)
@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     if specs:
         register(settings, specs)
     serve_metrics(settings.metrics_port, settings.metrics_addr)
+    register_energy_metrics("gateway")
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 
-from framewire.core.admin import TopicPolicy, TopicSpec, ensure_topics, fixed_topics, stream_topics
+from framewire.core.admin import TopicSpec, ensure_topics, fixed_topics, stream_topics
 from framewire.core.errors import ConfigError
 from framewire.core.kafka import check_reachable, make_admin
 from framewire.gateway.counters import StreamCounters
@@ -34,7 +34,7 @@ class Gateway:
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
         self.topics = settings.kafka.topics
-        self.policy = TopicPolicy(replication=settings.topic_replication)
+        self.policy = settings.kafka.topic_policy
         self._desired: dict[str, Entry] = {}
         self._runners: dict[str, StreamRunner] = {}
         self._next_sequences: dict[str, int] = {}  # for streams that ran here before
@@ -46,7 +46,7 @@ class Gateway:
         s = self.settings
         check_reachable(s.kafka)
         self._admin = make_admin(s.kafka)
-        slots_topic = TopicSpec(s.slots_topic, partitions=s.slots, replication=s.topic_replication)
+        slots_topic = TopicSpec(s.slots_topic, partitions=s.slots, replication=s.kafka.topic_replication)
         ensure_topics(self._admin, [*fixed_topics(self.topics, self.policy), slots_topic])
         self.publisher = Publisher(s)
         self.publisher.start()

@@ -19,7 +19,6 @@ Built once in ``main.run()`` (or by whoever calls ``serve``), never at import ti
 | FW_GATEWAY_PRODUCER_BUFFER_MIB / _MESSAGES | 32 / 512 | frames producer queue bound |
 | FW_GATEWAY_DELIVERY_TIMEOUT_MS | 10000 | a frame not delivered by then is dropped |
 | FW_GATEWAY_METRICS_PORT / METRICS_ADDR | 9110 / 0.0.0.0 | Prometheus ``/metrics``; 0 = off |
-| FW_GATEWAY_TOPIC_REPLICATION | 1 | replication of the topics the gateway creates |
 """
 
 from __future__ import annotations
@@ -75,7 +74,6 @@ class GatewaySettings(BaseSettings):
     delivery_timeout_ms: int = Field(default=10_000, ge=1000, le=600_000)
     metrics_port: int = Field(default=9110, ge=0, le=65535)
     metrics_addr: str = "0.0.0.0"
-    topic_replication: int = Field(default=1, ge=1, le=16)
 
     @property
     def slots_topic(self) -> str:

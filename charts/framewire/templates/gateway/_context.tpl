@@ -5,7 +5,6 @@
 {{- $_ := set . "component" $v -}}
 {{- $_ := set . "args" (list "gateway") -}}
 {{- $settings := dict "FW_GATEWAY_METRICS_PORT" $v.metricsPort "FW_GATEWAY_METRICS_ADDR" "0.0.0.0" -}}
-{{- $_ := set $settings "FW_GATEWAY_TOPIC_REPLICATION" (include "framewire.topicReplication" .root) -}}
 {{- $_ := set . "settings" $settings -}}
 {{- $podName := dict "name" "FW_GATEWAY_ID" "valueFrom" (dict "fieldRef" (dict "fieldPath" "metadata.name")) -}}
 {{- $_ := set . "env" (list $podName) -}}
