@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import cv2
@@ -229,7 +231,13 @@ def test_aggregator_alerts_are_listed(
              "value": 4.0}
     publisher.raw(publisher.kafka.topics.alerts, "cat-cam", json.dumps(alert).encode())
     publisher.flush()
-    # Then the alerts panel shows it
-    expect(page.locator("#alerts li").first).to_have_text(
-        "critical firing: crowd on cat-cam (count(person) >= 3, value 4)")
+    # Then the alerts panel shows it as firing; without at_ms, at the record's Kafka time
+    item = page.locator("#alerts li").first
+    expect(item).to_have_class("alert firing")
+    expect(item.locator(".alert-what")).to_have_text("crowd on cat-cam")
+    expect(item.locator(".alert-detail")).to_have_text("count(person) >= 3 · value 4")
+    expect(item.locator("time")).to_have_text(re.compile(r"^\d\d:\d\d:\d\d$"))
+    shown = item.locator("time").get_attribute("datetime") or ""
+    age_s = time.time() - datetime.fromisoformat(shown.replace("Z", "+00:00")).timestamp()
+    assert 0 <= age_s < 60, shown
     shot(page, "alert")

@@ -8,12 +8,13 @@
 // sent as a header (never in a URL, where it would end up in logs).
 //
 // This file: the grid (summary event stream), panels, the add-stream form, models, start-up.
-// Parts 1-3 (core.js, draw.js, detail.js) are loaded first and shared through window.fw.
+// Parts 1-4 (core.js, draw.js, aggregator.js, detail.js) are loaded first and shared
+// through window.fw.
 "use strict";
 
 (() => {
-  const { $, el, fmt, api, errorText, askForToken, EventStream, TOKEN_KEY, Screen, Detail, labelColor } =
-    window.fw;
+  const { $, el, fmt, api, errorText, askForToken, EventStream, TOKEN_KEY, Screen, Detail, labelColor,
+    windowLine, AlertPanel } = window.fw;
   // With no detections for this long, a tile shows the stream's newest raw frame instead.
   const IDLE_RESULT_MS = 2000;
   const IDLE_FRAME_POLL_MS = 1000;
@@ -53,7 +54,11 @@
         this.figures[key] = value;
         this.stats.append(cell);
       }
-      this.root.append(head, screen, this.stats);
+      // The aggregator's newest window (1 min when available): filled by setWindows.
+      this.window = el("div", "tile-window");
+      this.window.hidden = true;
+      this.windows = { tumbling: null, hopping: null };
+      this.root.append(head, screen, this.stats, this.window);
       this.screen = new Screen(this.canvas, streamId);
       this.root.addEventListener("click", () => openDetail(streamId));
       this.root.addEventListener("keydown", (e) => { if (e.key === "Enter") openDetail(streamId); });
@@ -65,6 +70,17 @@
       this.name.title = `${this.streamId}${spec.source_uri ? " · " + spec.source_uri : ""}`;
       if (info.status) this.setState(info.status);
       if (info.live) this.setLive(info.live);
+      if (info.windows) this.setWindows(info.windows);
+    }
+
+    setWindows(windows) {
+      for (const [kind, stats] of Object.entries(windows)) if (stats) this.windows[kind] = stats;
+      const line = windowLine(this.windows);
+      this.window.hidden = !line;
+      if (!line) return;
+      this.window.textContent = line.text;
+      this.window.title = line.title;
+      this.window.dataset.kind = line.kind;
     }
 
     setState(status) {
@@ -124,28 +140,13 @@
   // ---- Panels: alerts and aggregator stats (extensible) -----------------------------------
   // Another part of the page (e.g. richer aggregator views) can add a renderer with
   // window.framewire.registerPanel("aggregate", (payload) => {...}); kinds: "aggregate"
-  // (fw.stats records), "alert" (fw.alerts records) and "result" (every detection event).
-  const panels = { alert: [renderAlert], aggregate: [], result: [] };
+  // ({key, value}: fw.stats records, JSON or a hex preview), "alert" (fw.alerts records) and
+  // "result" (every detection event).
+  let alertPanel = null;
+  const panels = { alert: [(alert) => alertPanel.add(alert)], aggregate: [], result: [] };
 
   function registerPanel(kind, render) {
     (panels[kind] = panels[kind] || []).push(render);
-  }
-
-  function renderAlert(alert) {
-    const list = $("alerts");
-    if (list.firstElementChild && list.firstElementChild.classList.contains("muted")) list.textContent = "";
-    const v = alert.value;
-    let text;
-    if (v && typeof v === "object" && v.rule) {
-      // framewire.alert/1 from the aggregator (docs/stats-format.md)
-      text = `${v.severity || "alert"} ${v.state}: ${v.rule} on ${v.stream_id} (${v.condition}` +
-        `${v.value !== undefined && v.value !== null ? ", value " + v.value : ""})`;
-    } else {
-      text = `${alert.key ? alert.key + ": " : ""}${typeof v === "object" ? JSON.stringify(v) : String(v)}`;
-    }
-    const item = el("li", v && v.state === "firing" ? "firing" : null, text);
-    list.prepend(item);
-    while (list.children.length > 50) list.lastElementChild.remove();
   }
 
   function firePanels(kind, payload) {
@@ -173,7 +174,13 @@
     for (const [id, result] of Object.entries(snapshot.latest || {})) {
       if (seen.has(id)) tileFor(id).showResult(result);
     }
+    alertPanel.reset();
     for (const alert of snapshot.alerts || []) firePanels("alert", alert);
+    for (const info of snapshot.streams) {
+      for (const value of Object.values(info.windows || {})) {
+        if (value) firePanels("aggregate", { key: info.stream_id, value });
+      }
+    }
     for (const [key, value] of Object.entries(snapshot.aggregates || {})) firePanels("aggregate", { key, value });
   }
 
@@ -190,6 +197,10 @@
       },
       alert: (a) => firePanels("alert", a),
       aggregate: (a) => firePanels("aggregate", a),
+      window_stats: (w) => {
+        if (tiles.has(w.stream_id)) tiles.get(w.stream_id).setWindows({ [w.kind]: w.stats });
+        firePanels("aggregate", { key: w.stream_id, value: w.stats });
+      },
     }, { onState: setConnection });
   }
 
@@ -271,6 +282,7 @@
   let summary = null;
 
   function start() {
+    alertPanel = new AlertPanel($("alerts"), $("alerts-firing"));
     $("add-form").addEventListener("submit", addStream);
     $("detail-close").addEventListener("click", closeDetail);
     $("detail-delete").addEventListener("click", deleteCurrent);

@@ -1,15 +1,16 @@
-// framewire page, part 3 of 4: one stream's detail view (its own event stream, resumed with
-// Last-Event-ID after a reconnect), latency chart, counts per class and spec.
+// framewire page, part 4 of 5: one stream's detail view (its own event stream, resumed with
+// Last-Event-ID after a reconnect), aggregator windows, latency chart, counts per class, spec.
 "use strict";
 
 (() => {
-  const { $, el, fmt, EventStream, Screen, labelColor } = window.fw;
+  const { $, el, fmt, EventStream, Screen, labelColor, renderWindows } = window.fw;
 
   class Detail {
     // onGone() is called when the stream is deleted while its detail is open.
     constructor(streamId, onGone) {
       this.streamId = streamId;
       this.history = [];
+      this.windows = { tumbling: null, hopping: null };
       this.screen = new Screen($("detail-canvas"), streamId);
       $("detail-title").textContent = streamId;
       $("detail-delete").textContent = "Delete stream";
@@ -19,6 +20,7 @@
         hello: (info) => this.hello(info),
         result: (r) => this.screen.showResult(r),
         stats: (s) => this.stats(s),
+        window_stats: (w) => this.setWindow(w),
         status: (s) => this.setState(s),
         stream: (info) => this.setSpec(info.spec),
         stream_deleted: () => onGone(),
@@ -32,6 +34,8 @@
       this.setSpec(info.spec);
       this.setState(info.status);
       this.setLive(info.live);
+      for (const [kind, stats] of Object.entries(info.windows || {})) if (stats) this.windows[kind] = stats;
+      renderWindows($("detail-windows"), this.windows);
       if (!this.history.length) this.history = info.history || [];
       this.drawChart();
       if (info.last_result && !this.screen.drawn) this.screen.showResult(info.last_result);
@@ -45,6 +49,12 @@
         if (this.history.length > 300) this.history.shift();
         this.drawChart();
       }
+    }
+
+    // A newer aggregator window of one kind (window_stats event).
+    setWindow({ kind, stats }) {
+      this.windows[kind] = stats;
+      renderWindows($("detail-windows"), this.windows);
     }
 
     setState(status) {

@@ -1,4 +1,4 @@
-// framewire page, part 2 of 4: painting a frame with its detections, and the latency chart.
+// framewire page, part 2 of 5: painting a frame with its detections.
 "use strict";
 
 (() => {
@@ -21,11 +21,19 @@
     return [f(0), f(8), f(4)];
   }
 
-  function drawDetections(ctx, detections, width, height) {
-    const line = Math.max(2, Math.round(width / 220));
+  // Box lines and labels are sized in CSS pixels as displayed: ``scale`` is canvas pixels per
+  // displayed pixel, so a 640-pixel frame on a 300-pixel tile gets labels as readable as on
+  // the detail view.
+  const LABEL_CSS_PX = 12;
+  const LINE_CSS_PX = 2;
+
+  function drawDetections(ctx, detections, width, height, scale = 1) {
+    const line = Math.max(1, Math.round(LINE_CSS_PX * scale));
+    const fontPx = Math.max(8, Math.round(LABEL_CSS_PX * scale));
     ctx.lineWidth = line;
-    ctx.font = `${Math.max(12, Math.round(width / 45))}px system-ui, sans-serif`;
+    ctx.font = `600 ${fontPx}px system-ui, sans-serif`;
     ctx.textBaseline = "top";
+    ctx.textAlign = "left"; // a tile's placeholder text leaves "center" set on this context
     for (const det of detections) {
       const [x1, y1, x2, y2] = det.box;
       const [r, g, b] = labelColor(det.label);
@@ -34,13 +42,15 @@
       ctx.strokeStyle = color;
       ctx.strokeRect(x, y, w, h);
       const text = `${det.label} ${Math.round(det.score * 100)}%`;
-      const pad = 3, textH = parseInt(ctx.font, 10) + 2 * pad;
+      const pad = Math.round(3 * scale), textH = fontPx + 2 * pad;
       const textW = ctx.measureText(text).width + 2 * pad;
       const ty = y - textH >= 0 ? y - textH : y;
+      // Keep the label inside the picture when a box touches the right edge.
+      const tx = Math.max(0, Math.min(x - line / 2, width - textW));
       ctx.fillStyle = color;
-      ctx.fillRect(x - line / 2, ty, textW, textH);
+      ctx.fillRect(tx, ty, textW, textH);
       ctx.fillStyle = "#000";
-      ctx.fillText(text, x - line / 2 + pad, ty + pad);
+      ctx.fillText(text, tx + pad, ty + pad);
     }
   }
 
@@ -70,6 +80,12 @@
       });
     }
 
+    // Canvas pixels per displayed CSS pixel (a hidden canvas: as if shown at 640 pixels).
+    displayScale(width) {
+      const shown = this.canvas.getBoundingClientRect().width;
+      return shown > 0 ? width / shown : Math.max(1, width / 640);
+    }
+
     async paint({ frame, result }) {
       let bitmap = null;
       if (frame && !frame.startsWith("0:-") && !frame.endsWith(":-1")) {
@@ -92,7 +108,7 @@
         ctx.fillStyle = "#000";
         ctx.fillRect(0, 0, width, height);
       }
-      if (result) drawDetections(ctx, result.detections, width, height);
+      if (result) drawDetections(ctx, result.detections, width, height, this.displayScale(width));
       this.drawn = { frame, result };
       this.canvas.dataset.frame = frame || "";
       this.canvas.dataset.detections = result ? String(result.detections.length) : "0";
