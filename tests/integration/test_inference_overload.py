@@ -11,12 +11,14 @@ import pytest
 import skimage.data
 
 from framewire.core.config import KafkaSettings
+from framewire.core.kafka import make_producer
 from framewire.inference.settings import FreshnessPolicy, InferenceSettings
 from framewire.inference.testing import (
     FramePublisher,
     WorkerThread,
     coverage,
     create_streams,
+    frame_bytes,
     jpeg_of,
     read_until_covered,
 )
@@ -56,3 +58,44 @@ def test_overload_drops_add_up_and_streams_get_equal_shares(kafka_settings: Kafk
     # And what was processed was fresh when chosen (max age plus one cycle's work)
     ages_ms = sorted((r.result_time_ns - r.capture_time_ns) / 1e6 for r in results)
     assert ages_ms[len(ages_ms) // 2] < 500
+
+
+def test_a_stale_backlog_is_skipped_by_seeking_and_fresh_frames_are_served(
+    kafka_settings: KafkaSettings,
+) -> None:
+    # Given a backlog of 400 frames (about 20 MB, more than one fetch) published a while ago
+    create_streams(kafka_settings, ["old"])
+    topics = kafka_settings.topics
+    coffee = np.ascontiguousarray(skimage.data.coffee()[:, :, ::-1])
+    jpeg = jpeg_of(coffee, quality=95)
+    producer = make_producer(kafka_settings)
+    for seq in range(400):
+        producer.produce(topics.frames("old"), frame_bytes(jpeg, "old", seq, width=600, height=400))
+        producer.poll(0)
+    assert producer.flush(30) == 0
+    time.sleep(1.0)
+    # When a worker with policy latest starts, and fresh frames follow once it has joined
+    worker = WorkerThread(InferenceSettings(
+        kafka=kafka_settings, worker_id="late", model="ssd-mobilenet-v2-oidv4", http_port=-1,
+        freshness=FreshnessPolicy.LATEST, max_age_ms=500, poll_timeout_s=0.2,
+    )).start()
+    registry = worker.handle.metrics.registry
+    deadline = time.monotonic() + 15
+    while not registry.get_sample_value("framewire_inference_assigned_partitions"):
+        assert time.monotonic() < deadline, "worker was not assigned the partition"
+        time.sleep(0.1)
+    time.sleep(0.5)
+    for seq in range(400, 403):
+        producer.produce(topics.frames("old"), frame_bytes(jpeg, "old", seq, width=600, height=400))
+        time.sleep(0.05)
+    assert producer.flush(10) == 0
+    results, drops = read_until_covered(kafka_settings, {"old": 403}, 30)
+    worker.stop()
+    # Then the stale backlog is skipped, part of it without reading it (a seek forward) ...
+    assert any(d.detail == "seek forward" for d in drops)
+    assert sorted(o for o in coverage([], drops)[(topics.frames("old"), 0)]) == sorted(
+        set(range(403)) - {r.source_offset for r in results}
+    )
+    # ... and the fresh frames are detected, exactly once
+    assert 402 in [r.source_offset for r in results]
+    assert len(results) + sum(d.count for d in drops) == 403
