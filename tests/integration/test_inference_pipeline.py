@@ -18,11 +18,13 @@ from framewire.core.config import KafkaSettings
 from framewire.core.kafka import make_producer
 from framewire.inference.settings import FreshnessPolicy, InferenceSettings
 from framewire.inference.testing import (
+    FramePublisher,
     TopicReader,
     WorkerThread,
     create_streams,
     frame_bytes,
     jpeg_of,
+    read_until_covered,
 )
 from framewire.models.loader import load_detector
 from framewire.v1.detection_pb2 import DetectionResult
@@ -223,3 +225,46 @@ def test_a_new_stream_is_consumed_within_the_metadata_refresh_interval(
     elapsed = time.monotonic() - created
     assert [r.stream_id for r in results] == ["late"]
     assert elapsed < 1.0 + 8.0, f"took {elapsed:.1f}s"
+
+
+def test_a_new_model_version_is_switched_to_without_losing_frames(
+    kafka_settings: KafkaSettings,
+) -> None:
+    # Given a model server offering the zoo model, and a worker loading from it
+    from framewire.models.catalog import CatalogEntry, build_catalog
+    from framewire.models.loader import models_settings
+    from framewire.models.server import ModelServer
+
+    entry = build_catalog(models_settings().cache_dir, None)[MODEL]
+    server = ModelServer({MODEL: entry}).start()
+    create_streams(kafka_settings, ["cam1"])
+    worker = WorkerThread(worker_settings(
+        kafka_settings, model_server_url=server.info_url, model_poll_s=1.0,
+        freshness=FreshnessPolicy.NONE,
+    )).start()
+    coffee = photo("coffee")
+    feed = FramePublisher(kafka_settings, ["cam1"], jpeg_of(coffee), width=600, height=400,
+                          fps=10).start()
+    reader = TopicReader(kafka_settings, [kafka_settings.topics.results("cam1")], DetectionResult)
+    try:
+        first = reader.read_until(lambda r: len(r) >= 5, 20)
+        # When the server starts offering version 2.0 of it
+        server.catalog[MODEL] = CatalogEntry(MODEL, {**entry.info, "version": "2.0"}, entry.path)
+        reader.read_until(lambda r: any(x.model_version == "2.0" for x in r[-3:]), 20)
+        sent = feed.stop()
+        results, drops = read_until_covered(kafka_settings, sent, 20)
+    finally:
+        reader.close()
+        if feed.running:
+            feed.stop()
+        worker.stop()
+        server.stop()
+    # Then results switch from the old version to 2.0 once, in offset order, and no frame is
+    # lost or doubled on the way
+    versions = [r.model_version for r in sorted(results, key=lambda r: r.source_offset)]
+    switch = versions.index("2.0")
+    assert first[0].model_version == entry.info["version"] != "2.0"
+    assert set(versions[:switch]) == {entry.info["version"]} and set(versions[switch:]) == {"2.0"}
+    assert drops == [] and sorted(r.source_offset for r in results) == list(range(sent["cam1"]))
+    assert worker.handle.metrics.registry.get_sample_value(
+        "framewire_inference_model_info", {"model": MODEL, "version": "2.0"}) == 1.0

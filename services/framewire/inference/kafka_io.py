@@ -13,7 +13,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from framewire.core.admin import TopicPolicy, ensure_topics, fixed_topics, results_topic
+from framewire.core.admin import ensure_topics, fixed_topics, results_topic
 from framewire.core.kafka import check_reachable, make_admin, make_consumer, make_producer
 from framewire.inference.scheduler import TP
 from framewire.inference.settings import InferenceSettings
@@ -49,7 +49,7 @@ class KafkaIO:
         check_reachable(k)
         admin = make_admin(k)
         written = {k.topics.drops, k.topics.dlq}
-        _create_missing(admin, [t for t in fixed_topics(k.topics, TopicPolicy()) if t.name in written])
+        _create_missing(admin, [t for t in fixed_topics(k.topics, k.topic_policy) if t.name in written])
         consumer = make_consumer(
             k, settings.group, **{
                 "auto.offset.reset": "earliest",  # a new stream's first frames count too
@@ -131,7 +131,7 @@ class KafkaIO:
         """Create the results topic of each newly assigned stream, once per topic."""
         topics = self._s.kafka.topics
         streams = {topics.stream_of(t) for t in frames_topics - self._ensured}
-        specs = [results_topic(topics, s, TopicPolicy()) for s in streams if s]
+        specs = [results_topic(topics, s, self._s.kafka.topic_policy) for s in streams if s]
         if specs:
             _create_missing(self._admin, specs)
         self._ensured |= frames_topics

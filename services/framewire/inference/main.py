@@ -36,9 +36,7 @@ def settings_from(args: argparse.Namespace) -> InferenceSettings:
     overrides: dict[str, Any] = {
         n: getattr(args, n) for n in names if getattr(args, n, None) is not None
     }
-    settings = load_settings(InferenceSettings, **overrides)
-    assert isinstance(settings, InferenceSettings)
-    return settings
+    return load_settings(InferenceSettings, **overrides)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -67,6 +67,9 @@ class ModelWatcher:
         where: str = "",
     ) -> None:
         self._slot = slot
+        # The offered version last loaded (a server may name versions differently from
+        # the loaded model's info).
+        self._loaded_offer = slot.version
         self._poll_s = poll_s
         self._probe = probe
         self._load = load
@@ -86,12 +89,13 @@ class ModelWatcher:
         """Switch if the offered version differs from the one in use; True when switched."""
         offered = self._probe()
         current = self._slot.version
-        if offered == current:
+        if offered in (current, self._loaded_offer):
             return False
         log.info("model server %s offers version %s (running %s): loading it",
                  self._where, offered, current)
         detector = self._load()
         self._slot.switch(detector)
+        self._loaded_offer = offered
         log.info("switched to model %s %s", detector.info.model_id, detector.info.version)
         if self._on_switch is not None:
             self._on_switch(detector)

@@ -19,7 +19,7 @@ import numpy as np
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from google.protobuf.message import Message
 
-from framewire.core.admin import TopicPolicy, ensure_topics, fixed_topics, stream_topics
+from framewire.core.admin import ensure_topics, fixed_topics, stream_topics
 from framewire.core.codec import decode, encode
 from framewire.core.config import KafkaSettings
 from framewire.core.kafka import consumer_config, make_admin, make_producer
@@ -111,9 +111,9 @@ class TinyDetector:
 
 def create_streams(kafka: KafkaSettings, streams: list[str]) -> None:
     """Frames and results topics for ``streams`` plus the shared topics (idempotent)."""
-    specs = fixed_topics(kafka.topics, TopicPolicy())
+    specs = fixed_topics(kafka.topics, kafka.topic_policy)
     for stream in streams:
-        specs += stream_topics(kafka.topics, stream, TopicPolicy())
+        specs += stream_topics(kafka.topics, stream, kafka.topic_policy)
     ensure_topics(make_admin(kafka), specs)
 
 
