@@ -14,7 +14,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Response
 from fastapi.responses import JSONResponse
 
-from framewire.core.errors import FramewireError, InvalidStreamIdError
+from framewire.core.errors import ConfigError, FramewireError, InvalidStreamIdError
+from framewire.core.media import check_local_media
 from framewire.core.topics import validate_stream_id
 from framewire.dashboard import metrics
 from framewire.dashboard.context import Context, Ctx
@@ -41,7 +42,17 @@ def known_stream(ctx: Context, stream_id: str) -> str:
     return stream_id
 
 
+def check_media(ctx: Context, source_uri: str) -> None:
+    """Refuse a file or folder outside the media roots before it reaches any gateway."""
+    try:
+        check_local_media(source_uri, ctx.settings.media_roots)
+    except ConfigError as exc:
+        raise HTTPException(422, exc.message) from None
+
+
 async def write_spec(ctx: Context, stream_id: str, spec: StreamSpec | None, action: str) -> None:
+    if spec is not None:
+        check_media(ctx, spec.source_uri)
     if ctx.writer is None:
         raise HTTPException(503, "this dashboard has no Kafka writer")
     try:

@@ -9,10 +9,10 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from framewire.core.errors import InvalidStreamIdError
+from framewire.core.media import SOURCE_SCHEMES
 from framewire.core.topics import validate_stream_id
 from framewire.v1.stream_pb2 import StreamSpec
 
-SOURCE_SCHEMES = ("file", "dir", "rtsp", "rtsps", "http", "https", "v4l2")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 

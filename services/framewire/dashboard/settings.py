@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from framewire.core.config import KafkaSettings
+from framewire.core.media import parse_roots
 
 MIN_TOKEN_LEN = 16
 
@@ -45,6 +47,14 @@ class DashboardSettings(BaseSettings):
     history_s: int = Field(default=120, ge=10, le=3600)
     # How often the consumer looks for new per-stream topics.
     topic_refresh_s: float = Field(default=2.0, gt=0, le=60)
+    # Folders file and folder sources must lie in (the gateways' FW_GATEWAY_MEDIA_ROOTS).
+    # Env: comma-separated absolute paths. Empty: any path is accepted.
+    media_roots: Annotated[tuple[Path, ...], NoDecode] = ()
+
+    @field_validator("media_roots", mode="before")
+    @classmethod
+    def _parse_media_roots(cls, value: object) -> object:
+        return parse_roots(value) if isinstance(value, str | list | tuple) else value
 
     @field_validator("token", mode="before")
     @classmethod

@@ -59,6 +59,9 @@ class Gateway:
         self._context = StreamContext(s, self.publisher, self.topics, self._prepare)
         log.info("gateway %s started (assignment %s, prefix %r)",
                  s.id, s.assignment.value, s.kafka.topic_prefix)
+        if not s.media_roots:
+            log.warning("file and folder sources may read any path this process can; "
+                        "set FW_GATEWAY_MEDIA_ROOTS to the folders media may come from")
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():

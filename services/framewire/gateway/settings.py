@@ -19,6 +19,7 @@ Built once in ``main.run()`` (or by whoever calls ``serve``), never at import ti
 | FW_GATEWAY_PRODUCER_BUFFER_MIB / _MESSAGES | 32 / 512 | frames producer queue bound |
 | FW_GATEWAY_DELIVERY_TIMEOUT_MS | 10000 | a frame not delivered by then is dropped |
 | FW_GATEWAY_METRICS_PORT / METRICS_ADDR | 9110 / 0.0.0.0 | Prometheus ``/metrics``; 0 = off |
+| FW_GATEWAY_MEDIA_ROOTS | (none) | comma-separated folders file and folder sources must lie in |
 """
 
 from __future__ import annotations
@@ -26,11 +27,14 @@ from __future__ import annotations
 import os
 import socket
 from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from framewire.core.config import KafkaSettings
+from framewire.core.media import parse_roots
 
 
 class AssignmentMode(StrEnum):
@@ -74,6 +78,13 @@ class GatewaySettings(BaseSettings):
     delivery_timeout_ms: int = Field(default=10_000, ge=1000, le=600_000)
     metrics_port: int = Field(default=9110, ge=0, le=65535)
     metrics_addr: str = "0.0.0.0"
+    # File and folder sources must resolve inside one of these; empty: no restriction.
+    media_roots: Annotated[tuple[Path, ...], NoDecode] = ()
+
+    @field_validator("media_roots", mode="before")
+    @classmethod
+    def _parse_media_roots(cls, value: object) -> object:
+        return parse_roots(value) if isinstance(value, str | list | tuple) else value
 
     @property
     def slots_topic(self) -> str:

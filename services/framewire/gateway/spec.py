@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from framewire.core.errors import ConfigError, FramewireError
 from framewire.core.logs import redact_uri
+from framewire.core.media import check_local_media
 from framewire.core.topics import validate_stream_id
 from framewire.gateway.settings import GatewaySettings
 from framewire.gateway.sources import make_source
@@ -58,6 +59,7 @@ def config_from_spec(key: str, spec: StreamSpec, settings: GatewaySettings) -> S
         open_timeout_s=settings.open_timeout_s,
         read_timeout_s=settings.read_timeout_s,
         rtsp_transport=settings.rtsp_transport,
+        media_roots=settings.media_roots,
     )
     config = StreamConfig(
         stream_id=stream_id,
@@ -71,6 +73,7 @@ def config_from_spec(key: str, spec: StreamSpec, settings: GatewaySettings) -> S
     )
     try:
         make_source(config.source_uri, options)  # validates the URI; opens nothing
+        check_local_media(config.source_uri, settings.media_roots)
     except FramewireError as exc:
         raise ConfigError(exc.message, stream_id=stream_id) from None
     return config

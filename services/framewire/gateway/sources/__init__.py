@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import importlib
 from typing import Any
-from urllib.parse import urlsplit
 
 from framewire.core.errors import ConfigError
-from framewire.core.logs import redact_uri
+from framewire.core.media import uri_scheme
 from framewire.gateway.sources.base import Source, SourceOptions
 
 SOURCES: dict[str, str] = {
@@ -27,16 +26,7 @@ SOURCES: dict[str, str] = {
 
 def scheme_of(uri: str) -> str:
     """The registry key for ``uri``: a bare path is a file, ``/dev/videoN`` a camera."""
-    if not uri or not uri.strip():
-        raise ConfigError("source URI is empty")
-    if uri.startswith("/dev/video"):
-        return "v4l2"
-    try:
-        scheme = urlsplit(uri).scheme.lower()
-    except ValueError as exc:
-        raise ConfigError(f"source URI {redact_uri(uri)!r} is not a valid URI: {exc}") from None
-    # No scheme, or a one-letter "scheme" that is really a drive letter: a plain path.
-    return "file" if len(scheme) <= 1 else scheme
+    return uri_scheme(uri)
 
 
 def source_class(uri: str) -> Any:

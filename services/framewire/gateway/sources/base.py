@@ -7,6 +7,7 @@ grabbed frame to BGR): the pacer decides between the two whether a frame is wort
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -42,6 +43,8 @@ class SourceOptions:
     open_timeout_s: float = 10.0
     read_timeout_s: float = 5.0
     rtsp_transport: RtspTransport = RtspTransport.TCP
+    # File and folder sources must lie inside one of these (empty: anywhere).
+    media_roots: tuple[Path, ...] = ()
 
 
 class Source(Protocol):

@@ -13,8 +13,9 @@ import cv2
 import numpy as np
 
 from framewire.core.errors import ConfigError, SourceError
+from framewire.core.media import ensure_under_roots
 from framewire.gateway.sources.base import CorruptFrameError, SourceInfo, SourceOptions
-from framewire.gateway.sources.video_file import path_of
+from framewire.gateway.sources.video_file import path_of, within_media_roots
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 DEFAULT_FPS = 10.0
@@ -52,6 +53,7 @@ class ImageFolderSource:
         self.folder = folder
         self.label = f"folder {folder}"
         self.loop = options.loop
+        self.media_roots = options.media_roots
         self._fps = fps
         self._images: list[Path] = []
         self._index = -1
@@ -72,6 +74,7 @@ class ImageFolderSource:
         return self._info
 
     def open(self) -> SourceInfo:
+        within_media_roots(self.folder, self.media_roots, self.label)
         self._images = list_images(self.folder)
         if not self._images:
             kinds = ", ".join(sorted(IMAGE_SUFFIXES))
@@ -107,6 +110,10 @@ class ImageFolderSource:
         return self._decode(self._images[self._index])
 
     def _decode(self, path: Path) -> np.ndarray:
+        try:
+            ensure_under_roots(path, self.media_roots, path.name)
+        except ConfigError as exc:  # a symlink out of the roots: counted like a bad image
+            raise CorruptFrameError(f"{exc.message} in {self.label}") from None
         try:
             data = np.fromfile(path, dtype=np.uint8)
         except OSError as exc:

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import cv2
 
 from framewire.core.errors import ConfigError, SourceError
+from framewire.core.media import ensure_under_roots
 from framewire.gateway.sources.base import SourceInfo, SourceOptions
 from framewire.gateway.sources.capture import CaptureSource
 
@@ -42,6 +43,14 @@ def path_of(uri: str, scheme: str) -> tuple[Path, dict[str, list[str]]]:
     return Path(raw), parse_qs(parts.query, keep_blank_values=True)
 
 
+def within_media_roots(path: Path, roots: tuple[Path, ...], label: str) -> None:
+    """Check again at open time (a symlink may point elsewhere now); SourceError if outside."""
+    try:
+        ensure_under_roots(path, roots, label)
+    except ConfigError as exc:
+        raise SourceError(f"cannot open {label}: {exc.message}") from None
+
+
 class VideoFileSource(CaptureSource):
     """A video file OpenCV's FFmpeg backend can decode (mp4, mkv, avi, ...)."""
 
@@ -50,6 +59,7 @@ class VideoFileSource(CaptureSource):
         self.path = path
         self.loop = options.loop
         self.realtime = realtime
+        self.media_roots = options.media_roots
         # Real time: the gateway paces reads and drops what the encoder cannot take.
         # Flat out: reads go as fast as encoding, which they wait for instead of dropping.
         self.self_paced = not realtime
@@ -69,6 +79,7 @@ class VideoFileSource(CaptureSource):
         return str(self.path)
 
     def open(self) -> SourceInfo:
+        within_media_roots(self.path, self.media_roots, self.label)
         if not self.path.exists():
             raise SourceError(f"cannot open {self.label}: no such file")
         if not self.path.is_file() or not os.access(self.path, os.R_OK):
