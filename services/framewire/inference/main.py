@@ -11,7 +11,10 @@ import signal
 import threading
 from typing import Any
 
+from prometheus_client import REGISTRY
+
 from framewire.core.config import load_settings
+from framewire.core.energy import register_energy_metrics
 from framewire.inference.service import run_worker
 from framewire.inference.settings import FreshnessPolicy, InferenceSettings
 
@@ -48,5 +51,8 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    run_worker(settings, stop)
+    # One process, one worker: its metrics join the default registry, beside the process
+    # and energy collectors.
+    register_energy_metrics("inference")
+    run_worker(settings, stop, registry=REGISTRY)
     return 0

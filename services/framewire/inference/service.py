@@ -12,6 +12,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from prometheus_client import CollectorRegistry
+
 from framewire.inference.engine import Engine
 from framewire.inference.freshness import Freshness
 from framewire.inference.health import Health, HealthServer
@@ -46,9 +48,14 @@ def run_worker(
     *,
     detector: Detector | None = None,
     on_started: Callable[[WorkerHandle], None] | None = None,
+    registry: CollectorRegistry | None = None,
 ) -> None:
-    """Run a worker until ``stop_event`` is set; ``detector`` overrides the configured model."""
-    metrics = InferenceMetrics()
+    """Run a worker until ``stop_event`` is set; ``detector`` overrides the configured model.
+
+    Metrics go to ``registry`` (the process's default one for ``framewire inference``) or,
+    when None, to a private one, so several workers can share a process.
+    """
+    metrics = InferenceMetrics(registry)
     health = Health(stall_after_s=max(30.0, 10 * settings.poll_timeout_s))
     server = _start_http(settings, health, metrics)
     slot = ModelSlot(detector or load_model(settings))

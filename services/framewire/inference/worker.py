@@ -92,8 +92,10 @@ class Worker:
         for m in messages:
             error = m.error()
             if error is not None:
-                if error.code() != KafkaError._PARTITION_EOF:
-                    log.warning("consumer error: %s", error)
+                # A pattern matching no topic yet is normal: streams come and go.
+                quiet = (KafkaError._PARTITION_EOF, KafkaError.UNKNOWN_TOPIC_OR_PART)
+                level = logging.DEBUG if error.code() in quiet else logging.WARNING
+                log.log(level, "consumer error: %s", error)
                 continue
             inbound = _inbound(m)
             c = inbound.coords
