@@ -5,6 +5,8 @@
 * monolith: the whole per-frame job in one loop, as a single program would do it: read
   the JPEG file, ``cv2.imdecode``, ``detector.detect`` (preprocess, infer, post-process).
 
+They are measured twice, before the services start and after they stop (``bracket``).
+
 Both load the model exactly as an inference worker does (same id, LATENCY hint, automatic
 precision) and run in short alternating rounds, so background load hits both alike.
 """
@@ -40,6 +42,16 @@ class Ceilings:
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+def bracket(before: Ceilings, after: Ceilings) -> dict[str, object]:
+    """Ceilings measured before and after the pipeline: their mean is what the pipeline is
+    compared with, their spread says how much the machine's background load moved."""
+    mean = {k: (getattr(before, k) + getattr(after, k)) / 2
+            for k in ("raw_fps", "monolith_fps", "raw_ms_p50", "monolith_ms_p50")}
+    spread = {f"{k}_spread": abs(getattr(before, k) - getattr(after, k)) / mean[k]
+              for k in ("raw_fps", "monolith_fps")}
+    return {**before.as_dict(), **mean, **spread, "before": before.as_dict(), "after": after.as_dict()}
 
 
 def measure_ceilings(model_id: str, jpeg_files: list[Path], seconds: float,

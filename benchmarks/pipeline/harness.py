@@ -61,12 +61,14 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(plan.estimated_seconds(), enabled=not args.no_progress)
     try:
         with logging_redirect_tqdm():  # log lines above the bar, not through it
-            ceilings, phases = BenchRun(plan, workload, progress).execute()
+            bench = BenchRun(plan, workload, progress)
+            ceilings, phases = bench.execute()
     finally:
         progress.close()
-    results = assemble(plan, workload.mean_jpeg_bytes, ceilings.as_dict(), phases, started, wall0, load0)
+    results = assemble(plan, workload.mean_jpeg_bytes, ceilings, phases, started, wall0, load0)
     results["capacity_fps"] = {str(p["workers"]): p["throughput_fps"] for p in phases
                                if p["kind"] == "capacity"}
+    results["observers"] = bench.observer_stats
     results["goals"] = evaluate_goals(results)
     write_json(results, plan.out / "results.json")
     plots = write_plots(results, plan.out)

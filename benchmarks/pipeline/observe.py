@@ -12,6 +12,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import httpx
 from confluent_kafka import OFFSET_END, Consumer, TopicPartition
@@ -40,6 +41,8 @@ class ResultObserver:
         self._seen: list[Seen] = []
         self._drops: list[Dropped] = []
         self.malformed = 0
+        # Told (stream, frames) for each result and inference drop: closed-loop feeding.
+        self.on_answer: Callable[[str, int], None] | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="bench-results", daemon=True)
 
@@ -80,6 +83,8 @@ class ResultObserver:
         seen = Seen(result.stream_id, result.capture_time_ns, now, nbytes, result.worker_id)
         with self._lock:
             self._seen.append(seen)
+        if self.on_answer is not None:
+            self.on_answer(result.stream_id, 1)
 
     def _on_drop(self, drop: DropRecord, nbytes: int) -> None:
         reason = DropRecord.Reason.Name(drop.reason).removeprefix("REASON_").lower()
@@ -87,6 +92,8 @@ class ResultObserver:
                           f"{drop.service or 'unknown'}:{reason}", int(drop.count), nbytes)
         with self._lock:
             self._drops.append(dropped)
+        if self.on_answer is not None and drop.service == "inference":
+            self.on_answer(drop.stream_id, int(drop.count))
 
 
 class SseProbe:
@@ -99,6 +106,7 @@ class SseProbe:
         self._shown: list[Shown] = []
         self._lost: list[Dropped] = []
         self.connects = 0
+        self.malformed = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="bench-sse", daemon=True)
 
@@ -137,7 +145,13 @@ class SseProbe:
             if line.startswith("event:"):
                 kind = line[6:].strip()
             elif line.startswith("data:") and kind in ("result", "gap"):
-                self._on_event(kind, json.loads(line[5:]), time.time_ns())
+                now = time.time_ns()
+                try:
+                    payload = json.loads(line[5:])
+                except ValueError:
+                    self.malformed += 1
+                    continue
+                self._on_event(kind, payload, now)
             elif not line:
                 kind = ""
 

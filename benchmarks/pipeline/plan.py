@@ -31,7 +31,7 @@ class Mode(StrEnum):
 
 class PhaseKind(StrEnum):
     GATEWAY = "gateway"  # N streams from sample clips through ``framewire gateway``
-    CAPACITY = "capacity"  # direct producer far above the ceiling: what the pipeline sustains
+    CAPACITY = "capacity"  # direct producer in closed loop: the most the pipeline sustains
     LOAD = "load"  # direct producer at a fraction of the measured capacity
     IDLE = "idle"  # no traffic at all: what the services burn doing nothing
 
@@ -70,8 +70,8 @@ class BenchPlan:
     max_age_ms: int
     ceiling_seconds: float
     idle_seconds: float
-    # Offered load of the capacity phase, as a multiple of the monolith ceiling.
-    saturate: float
+    # Frames in flight in the capacity phase, as seconds of the monolith ceiling's rate.
+    in_flight_s: float
     jpeg_quality: int
     without: frozenset[str]
     bootstrap: str
@@ -109,7 +109,7 @@ class BenchPlan:
             "warmup_s": self.warmup_s, "settle_s": self.settle_s,
             "loads": list(self.loads), "workers": list(self.workers), "model": self.model,
             "max_age_ms": self.max_age_ms, "ceiling_seconds": self.ceiling_seconds,
-            "idle_seconds": self.idle_seconds, "saturate_x_monolith": self.saturate,
+            "idle_seconds": self.idle_seconds, "in_flight_s": self.in_flight_s,
             "jpeg_quality": self.jpeg_quality, "without": sorted(self.without),
             "bootstrap": self.bootstrap, "topic_prefix": self.topic_prefix,
         }
@@ -122,7 +122,7 @@ class Phase:
     name: str
     kind: PhaseKind
     workers: int
-    # Total frames per second offered over all streams (0 when idle).
+    # Total frames per second offered over all streams (0 when idle or closed loop).
     offered_fps: float
     seconds: float
     # Fraction of the measured capacity (load phases only).
@@ -140,8 +140,8 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", help="inference worker counts to sweep (1,2 / 1)")
     parser.add_argument("--model", default=DEFAULT_MODEL, help="zoo model id")
     parser.add_argument("--max-age-ms", type=int, default=500, help="freshness budget of inference")
-    parser.add_argument("--saturate", type=float, default=1.5,
-                        help="capacity phase load, as a multiple of the monolith ceiling")
+    parser.add_argument("--in-flight-s", type=float, default=0.2,
+                        help="capacity phase: unanswered frames allowed, in seconds of the monolith rate")
     parser.add_argument("--without", action="append", default=[], choices=SERVICES,
                         help="leave this service out (repeatable)")
     parser.add_argument("--topic-prefix", help="topic prefix (default: a new one per run)")
@@ -161,7 +161,7 @@ def plan_from_args(args: argparse.Namespace, runs_dir: Path) -> BenchPlan:
         loads=_percentages(args.loads) if args.loads else d.loads,
         workers=_counts(args.workers) if args.workers else d.workers,
         model=args.model, max_age_ms=args.max_age_ms, ceiling_seconds=d.ceiling_seconds,
-        idle_seconds=d.idle_seconds, saturate=args.saturate, jpeg_quality=80,
+        idle_seconds=d.idle_seconds, in_flight_s=args.in_flight_s, jpeg_quality=80,
         without=frozenset(args.without),
         bootstrap=os.environ.get("FW_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
         topic_prefix=args.topic_prefix or f"bench{stamp.replace('-', '')}{uuid.uuid4().hex[:4]}.",
@@ -202,7 +202,7 @@ def _check(plan: BenchPlan) -> None:
         (0 < plan.fps <= 120, f"--fps {plan.fps} must be within (0, 120]"),
         (1.0 <= plan.seconds <= 3600, f"--seconds {plan.seconds} must be within [1, 3600]"),
         (50 <= plan.max_age_ms <= 60_000, f"--max-age-ms {plan.max_age_ms} must be within 50..60000"),
-        (1.0 < plan.saturate <= 10, f"--saturate {plan.saturate} must be within (1, 10]"),
+        (0 < plan.in_flight_s <= 5, f"--in-flight-s {plan.in_flight_s} must be within (0, 5]"),
     ]
     for ok, message in rules:
         if not ok:

@@ -36,11 +36,24 @@ def _header(results: dict[str, Any]) -> str:
         f"{plan['jpeg_quality']}, mean {results['workload']['mean_jpeg_bytes'] / 1024:.1f} KiB) from "
         f"sample clips; {plan['seconds_per_phase']:.0f} s per phase, the first {plan['warmup_s']:.1f} s "
         f"left out of rates and percentiles; freshness budget {plan['max_age_ms']} ms.",
+        f"- Ceilings: measured with no service running, before the pipeline (raw "
+        f"{c['before']['raw_fps']:.1f}, monolith {c['before']['monolith_fps']:.1f} fps) and after it (raw "
+        f"{c['after']['raw_fps']:.1f}, monolith {c['after']['monolith_fps']:.1f} fps); the mean is used. "
+        "A large spread means the machine's background load moved during the run.",
+        "- Pipeline throughput: the *capacity* phase, workers with `FW_INFERENCE_FRESHNESS=none` "
+        f"(every frame processed, as the monolith does) fed in closed loop with {_in_flight(results)} "
+        "unanswered frames per stream. The sweep then runs the production policy (`latest`) at "
+        "fractions of that capacity.",
         "- Feed: the *gateway* phase runs `framewire gateway` on the clips at "
         f"{plan['fps_per_stream']:g} fps per stream; every other phase is fed by the harness's direct "
-        "producer (same JPEG frames, exact rate), so inference is measured without gateway costs.",
+        "producer (same JPEG frames), so inference is measured without gateway costs.",
         f"- Command: `{results['command']}`",
     ])
+
+
+def _in_flight(results: dict[str, Any]) -> str:
+    counts = {p.get("in_flight_per_stream") for p in results["phases"] if p["kind"] == "capacity"}
+    return "/".join(str(c) for c in sorted(c for c in counts if c is not None)) or "-"
 
 
 def summary_table(results: dict[str, Any]) -> str:

@@ -1,23 +1,26 @@
 """One benchmark run, phase by phase, on the local broker.
 
-Order: ceilings (nothing else running) → dashboard (+ its SSE client) and aggregator →
-for each worker count: workers, warm-up, [gateway phase, first count only], capacity
-phase, load sweep, idle phase, workers stopped. Frames of the gateway phase come from
-``framewire gateway`` playing sample clips; every other phase is fed by the direct
-producer (``loadgen``), which can offer more than a gateway paces and keeps gateway costs
-out of the inference figures.
+Order: ceilings (nothing else running); dashboard (with its SSE client) and aggregator;
+then for each worker count: workers with freshness ``none`` for the capacity phase (closed
+loop, every frame processed, as the monolith does), then workers with the production
+policy for the gateway phase (first count only), the load sweep (open loop, fractions of
+that capacity) and the idle phase; every service stopped; ceilings again. Frames of the
+gateway phase come from ``framewire gateway`` playing sample clips; every other phase is
+fed by the direct producer (``loadgen``), which can offer more than a gateway paces and
+keeps gateway costs out of the inference figures.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections.abc import Callable
 
-from ceilings import Ceilings, measure_ceilings
+from ceilings import Ceilings, bracket, measure_ceilings
 from launch import Launcher, free_port
-from loadgen import LoadGenerator
+from loadgen import Credits, LoadGenerator
 from measures import MIB, Dropped, Observed, Sent, Window, summarise
 from observe import ResultObserver, SseProbe
 from plan import BenchPlan, Phase, PhaseKind
@@ -34,6 +37,10 @@ from framewire.core.kafka import check_reachable
 log = logging.getLogger(__name__)
 
 WARM_UP_TIMEOUT_S = 120.0
+# The capacity phase processes every frame, like the monolith: no freshness skipping.
+CAPACITY_FRESHNESS = "none"
+# Unanswered frames per stream in the capacity phase at least: enough for full cycles.
+MIN_IN_FLIGHT = 4
 HARNESS = "harness"
 
 
@@ -50,14 +57,25 @@ class BenchRun:
         self.phases: list[dict[str, object]] = []
         self.capacity: dict[int, float] = {}
         self.broker_pid = _local_broker_pid(plan.bootstrap)
+        # Health of the measurement itself: undecodable records, SSE (re)connections.
+        self.observer_stats: dict[str, int] = {}
 
-    def execute(self) -> tuple[Ceilings, list[dict[str, object]]]:
+    def execute(self) -> tuple[dict[str, object], list[dict[str, object]]]:
         check_reachable(self.kafka)
-        self.progress.phase("ceilings")
-        files = self.workload.all_files()
-        ceilings = measure_ceilings(self.plan.model, files, self.plan.ceiling_seconds, self.progress.tick)
-        log.info("ceilings: raw %.1f fps, monolith %.1f fps (%s)",
+        before = self._ceilings("ceilings (before)")
+        self._run_pipeline(before)
+        return bracket(before, self._ceilings("ceilings (after)")), self.phases
+
+    def _ceilings(self, label: str) -> Ceilings:
+        """Both ceilings with no service running (half the planned ceiling time)."""
+        self.progress.phase(label)
+        ceilings = measure_ceilings(self.plan.model, self.workload.all_files(),
+                                    self.plan.ceiling_seconds / 2, self.progress.tick)
+        log.info("%s: raw %.1f fps, monolith %.1f fps (%s)", label,
                  ceilings.raw_fps, ceilings.monolith_fps, ceilings.precision)
+        return ceilings
+
+    def _run_pipeline(self, ceilings: Ceilings) -> None:
         create_topics(self.kafka, self.streams)
         self.sampler = ResourceSampler(self._pids, alone=frozenset({HARNESS})).start()
         self.observer = ResultObserver(self.kafka, self.streams).start()
@@ -71,7 +89,6 @@ class BenchRun:
                 self._sweep(workers, ceilings, with_gateway=i == 0)
         finally:
             self._close()
-        return ceilings, self.phases
 
     # -- services --------------------------------------------------------------------
 
@@ -90,15 +107,18 @@ class BenchRun:
                 "FW_AGGREGATOR_DATA_DIR": str(self.plan.out / "aggregator-data")})
             self.launcher.wait_http(service, "/ready/")
 
-    def _start_workers(self, count: int) -> None:
+    def _start_workers(self, count: int, freshness: str | None = None) -> None:
+        """``count`` workers, ready and serving every stream; ``freshness`` overrides the policy."""
         self.progress.phase(f"starting {count} inference worker(s)")
         started = []
         for i in range(1, count + 1):
             port = free_port()
-            started.append(self.launcher.start(f"inference-{i}", "inference", [], port=port, env={
-                "FW_INFERENCE_WORKER_ID": f"bench-w{i}", "FW_INFERENCE_MODEL": self.plan.model,
-                "FW_INFERENCE_MAX_AGE_MS": str(self.plan.max_age_ms),
-                "FW_INFERENCE_HTTP_PORT": str(port), "FW_INFERENCE_HTTP_HOST": "127.0.0.1"}))
+            env = {"FW_INFERENCE_WORKER_ID": f"bench-w{i}", "FW_INFERENCE_MODEL": self.plan.model,
+                   "FW_INFERENCE_MAX_AGE_MS": str(self.plan.max_age_ms),
+                   "FW_INFERENCE_HTTP_PORT": str(port), "FW_INFERENCE_HTTP_HOST": "127.0.0.1"}
+            if freshness is not None:
+                env["FW_INFERENCE_FRESHNESS"] = freshness
+            started.append(self.launcher.start(f"inference-{i}", "inference", [], env, port=port))
         for service in started:
             self.launcher.wait_http(service, "/readyz")
         self._warm_up(count)
@@ -129,27 +149,40 @@ class BenchRun:
     # -- phases ----------------------------------------------------------------------
 
     def _sweep(self, workers: int, ceilings: Ceilings, with_gateway: bool) -> None:
-        self._start_workers(workers)
+        self._start_workers(workers, freshness=CAPACITY_FRESHNESS)
+        capacity = self._capacity_phase(workers, ceilings)
+        self.launcher.stop_group("inference")
+        self._start_workers(workers)  # the production policy from here on
         if with_gateway and "gateway" not in self.plan.without:
             self._gateway_phase(workers)
-        offered = self.plan.saturate * ceilings.monolith_fps
-        capacity = self._load_phase(Phase(f"capacity w{workers}", PhaseKind.CAPACITY, workers,
-                                          offered, self.plan.seconds))
-        if capacity <= 0:
-            raise FramewireError(f"no results at all in the capacity phase; see {self.plan.out / 'logs'}")
-        self.capacity[workers] = capacity
         for load in self.plan.loads:
-            self._load_phase(Phase(f"{load:.0%} w{workers}", PhaseKind.LOAD, workers,
-                                   load * capacity, self.plan.seconds, load))
+            phase = Phase(f"{load:.0%} w{workers}", PhaseKind.LOAD, workers, load * capacity,
+                          self.plan.seconds, load)
+            self._load_phase(phase, lambda p=phase: self.loadgen.start_rate(p.offered_fps))
         idle = Phase(f"idle w{workers}", PhaseKind.IDLE, workers, 0.0, self.plan.idle_seconds)
         self._record(idle, *self._measure(idle, lambda: None, lambda: None, warmup=0.0), [], [])
         self.launcher.stop_group("inference")
 
-    def _load_phase(self, phase: Phase) -> float:
-        def stop() -> None:
-            self.loadgen.stop()
+    def _capacity_phase(self, workers: int, ceilings: Ceilings) -> float:
+        """Every frame processed, as the monolith does, with a bounded number in flight: a
+        frame goes out whenever one is answered. The result rate is the pipeline's throughput."""
+        in_flight = max(MIN_IN_FLIGHT * len(self.streams),
+                        math.ceil(self.plan.in_flight_s * ceilings.monolith_fps))
+        credits = Credits(self.streams, math.ceil(in_flight / len(self.streams)))
+        phase = Phase(f"capacity w{workers}", PhaseKind.CAPACITY, workers, 0.0, self.plan.seconds)
+        self.observer.on_answer = credits.give
+        try:
+            capacity = self._load_phase(phase, lambda: self.loadgen.start_closed(credits))
+        finally:
+            self.observer.on_answer = None
+        self.phases[-1].update(in_flight_per_stream=credits.per_stream, freshness=CAPACITY_FRESHNESS)
+        if capacity <= 0:
+            raise FramewireError(f"no results at all in the capacity phase; see {self.plan.out / 'logs'}")
+        self.capacity[workers] = capacity
+        return capacity
 
-        window, cpu, rss = self._measure(phase, lambda: self.loadgen.start(phase.offered_fps), stop)
+    def _load_phase(self, phase: Phase, start: Callable[[], None]) -> float:
+        window, cpu, rss = self._measure(phase, start, self.loadgen.stop)
         extra = [Dropped("*", window.end_ns, label, n) for label, n in self.loadgen.take_drops().items()]
         summary = self._record(phase, window, cpu, rss, self.loadgen.take_sent(), extra)
         throughput = summary["throughput_fps"]
@@ -225,6 +258,11 @@ class BenchRun:
         return summary
 
     def _close(self) -> None:
+        self.observer_stats = {
+            "results_reader_malformed": self.observer.malformed,
+            "sse_connects": self.sse.connects if self.sse else 0,
+            "sse_malformed": self.sse.malformed if self.sse else 0,
+        }
         stops = [self.loadgen.stop, self.loadgen.close, *([self.sse.stop] if self.sse else []),
                  self.launcher.stop_all, self.observer.stop, self.sampler.stop, self.frames.close]
         for stop in stops:

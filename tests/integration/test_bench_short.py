@@ -51,8 +51,11 @@ def test_short_run_measures_every_figure_with_sane_values(short_run):
     ceilings = results["ceilings"]
     capacity = results["capacity_fps"]["1"]
 
-    # Then both ceilings and the pipeline's capacity were measured, in plausible ratios
-    assert ceilings["raw_fps"] > 0 and ceilings["monolith_fps"] > 0 and ceilings["precision"]
+    # Then both ceilings (before and after the pipeline) and the pipeline's capacity were
+    # measured, in plausible ratios
+    for when in ("before", "after"):
+        assert ceilings[when]["raw_fps"] > 0 and ceilings[when]["monolith_fps"] > 0
+    assert ceilings["precision"]
     assert 0 < capacity / ceilings["monolith_fps"] <= 1.2
     assert 0 < capacity / ceilings["raw_fps"] <= 1.2
 
@@ -70,6 +73,9 @@ def test_short_run_measures_every_figure_with_sane_values(short_run):
         assert phase["frame_bytes_mean"] == pytest.approx(results["workload"]["mean_jpeg_bytes"], rel=0.2)
         assert phase["cpu_pct"]["inference"] > 0 and phase["rss_mib"]["inference"] > 0
     assert _phase(results, "gateway")["cpu_pct"]["gateway"] > 0
+
+    # And the capacity phase processed every frame it offered (closed loop, freshness none)
+    assert not _phase(results, "capacity")["drops"]
 
     # And the direct producer offered what was asked, and overload was shed with counted drops
     for load in (0.5, 2.0):
