@@ -45,13 +45,16 @@ class Ceilings:
 
 
 def bracket(before: Ceilings, after: Ceilings) -> dict[str, object]:
-    """Ceilings measured before and after the pipeline: their mean is what the pipeline is
-    compared with, their spread says how much the machine's background load moved."""
-    mean = {k: (getattr(before, k) + getattr(after, k)) / 2
-            for k in ("raw_fps", "monolith_fps", "raw_ms_p50", "monolith_ms_p50")}
-    spread = {f"{k}_spread": abs(getattr(before, k) - getattr(after, k)) / mean[k]
+    """Ceilings measured before and after the pipeline. Other load on the machine can only
+    slow a loop down, so the better of the two is the estimate of what the machine can do
+    (and the stricter reference for the pipeline); the spread says how much it moved."""
+    best = {"raw_fps": max(before.raw_fps, after.raw_fps),
+            "monolith_fps": max(before.monolith_fps, after.monolith_fps),
+            "raw_ms_p50": min(before.raw_ms_p50, after.raw_ms_p50),
+            "monolith_ms_p50": min(before.monolith_ms_p50, after.monolith_ms_p50)}
+    spread = {f"{k}_spread": abs(getattr(before, k) - getattr(after, k)) / best[k]
               for k in ("raw_fps", "monolith_fps")}
-    return {**before.as_dict(), **mean, **spread, "before": before.as_dict(), "after": after.as_dict()}
+    return {**before.as_dict(), **best, **spread, "before": before.as_dict(), "after": after.as_dict()}
 
 
 def measure_ceilings(model_id: str, jpeg_files: list[Path], seconds: float,

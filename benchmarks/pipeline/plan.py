@@ -98,7 +98,7 @@ class BenchPlan:
     def estimated_seconds(self) -> float:
         """Planned phase time, for the progress bar (start-ups come on top)."""
         per_phase = self.seconds + self.settle_s
-        sweep = len(self.workers) * ((1 + len(self.loads)) * per_phase + self.idle_seconds)
+        sweep = len(self.workers) * ((1 + len(self.loads)) * per_phase + 1.5 * self.idle_seconds)
         gateway = 0.0 if "gateway" in self.without else per_phase
         return 2 * self.ceiling_seconds + sweep + gateway
 
@@ -106,7 +106,7 @@ class BenchPlan:
         return {
             "mode": self.mode.value, "streams": self.streams, "width": self.width,
             "height": self.height, "fps_per_stream": self.fps, "seconds_per_phase": self.seconds,
-            "warmup_s": self.warmup_s, "settle_s": self.settle_s,
+            "warmup_s": round(self.warmup_s, 3), "settle_s": round(self.settle_s, 3),
             "loads": list(self.loads), "workers": list(self.workers), "model": self.model,
             "max_age_ms": self.max_age_ms, "ceiling_seconds": self.ceiling_seconds,
             "idle_seconds": self.idle_seconds, "in_flight_s": self.in_flight_s,

@@ -11,7 +11,7 @@ def render(results: dict[str, Any], plots: list[str]) -> str:
     parts = [_header(results), "## Summary", summary_table(results), _goals(results),
              "## Phases", _phases(results), _legend(results), "## Resources per service",
              _resources(results), "## Bytes on Kafka", _bytes(results), "## Plots",
-             *(f"![{name}]({name})" for name in plots)]
+             *(f"![{name}]({name})" for name in plots), "## Settings", _settings(results)]
     return "\n\n".join(parts) + "\n"
 
 
@@ -141,3 +141,15 @@ def _bytes(results: dict[str, Any]) -> str:
                         f"{fmt(p['result_bytes_mean'], 0)} | {fmt(p['kafka_bytes_per_frame'], 0)} |")
     return ("Key + value bytes (record overhead not counted); per frame = frames + results + drop "
             "records of the phase, divided by its frames.\n\n" + "\n".join(rows))
+
+
+def _settings(results: dict[str, Any]) -> str:
+    """Everything needed to repeat the run: the plan, FW_* variables, versions, machine."""
+    blocks = {"plan": results["plan"], "FW_* environment": results["environment"],
+              "versions": results["versions"], "machine": results["machine"],
+              "measurement health": results.get("observers", {})}
+    lines = []
+    for title, values in blocks.items():
+        body = ", ".join(f"`{k}`={v}" for k, v in values.items()) or "none"
+        lines.append(f"- **{title}**: {body}")
+    return "\n".join(lines)

@@ -159,8 +159,10 @@ class BenchRun:
             phase = Phase(f"{load:.0%} w{workers}", PhaseKind.LOAD, workers, load * capacity,
                           self.plan.seconds, load)
             self._load_phase(phase, lambda p=phase: self.loadgen.start_rate(p.offered_fps))
-        idle = Phase(f"idle w{workers}", PhaseKind.IDLE, workers, 0.0, self.plan.idle_seconds)
-        self._record(idle, *self._measure(idle, lambda: None, lambda: None, warmup=0.0), [], [])
+        # Lead-in: windows still open in the aggregator close once its streams fall silent.
+        lead_in = self.plan.idle_seconds / 2
+        idle = Phase(f"idle w{workers}", PhaseKind.IDLE, workers, 0.0, self.plan.idle_seconds + lead_in)
+        self._record(idle, *self._measure(idle, lambda: None, lambda: None, warmup=lead_in), [], [])
         self.launcher.stop_group("inference")
 
     def _capacity_phase(self, workers: int, ceilings: Ceilings) -> float:
