@@ -1,14 +1,18 @@
 """HTTP side of the model-server protocol: fetch a model's info, then its bytes.
 
 Called by ``loader.load_from_server`` at service start-up. Every failure (unreachable
-server, 404, malformed JSON, oversized or truncated download, sha256 mismatch) raises
-ModelError naming the URL with credentials redacted.
+server, 404, malformed JSON, an oversized, truncated or trickling answer, sha256 mismatch)
+raises ModelError naming the URL with credentials redacted; both requests are bounded in
+size and in total time, so a misbehaving server cannot hold a service or its memory.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import time
+from collections.abc import Iterator
 from urllib.parse import quote, urljoin
 
 import httpx
@@ -21,6 +25,8 @@ from framewire.models.settings import ModelsSettings
 log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
+# An info document is a few kB; anything near this is not one.
+INFO_MAX_BYTES = MB
 
 
 def _headers(settings: ModelsSettings) -> dict[str, str]:
@@ -33,30 +39,35 @@ def info_url_for(info_url: str, model_id: str) -> str:
 
 
 def fetch_info(http: httpx.Client, info_url: str, model_id: str, settings: ModelsSettings) -> ServedModel:
-    """GET ``{info_url}/{model_id}`` and validate the document."""
+    """GET ``{info_url}/{model_id}`` and validate the document (bounded in size and time)."""
     url = info_url_for(info_url, model_id)
     where = redact_uri(url)
+    deadline = time.monotonic() + settings.http_timeout_s
     try:
-        reply = http.get(url, headers=_headers(settings))
+        with http.stream("GET", url, headers=_headers(settings)) as reply:
+            status = reply.status_code
+            body = b"".join(_bounded(reply, INFO_MAX_BYTES, deadline, f"model info from {where}")) \
+                if status == 200 else b""
     except httpx.HTTPError as exc:
         raise ModelError(f"model server {where} unreachable: {exc}") from None
-    if reply.status_code == 404:
+    if status == 404:
         raise ModelError(f"model server has no model {model_id!r} (404 from {where})")
-    if reply.status_code != 200:
-        raise ModelError(f"model server {where} answered HTTP {reply.status_code}")
+    if status != 200:
+        raise ModelError(f"model server {where} answered HTTP {status}")
     try:
-        doc = reply.json()
-    except ValueError:
+        doc = json.loads(body)
+    except (ValueError, RecursionError):
         raise ModelError(f"model info from {where} is malformed JSON") from None
     return parse_info(doc, where)
 
 
 def download(http: httpx.Client, served: ServedModel, info_url: str, settings: ModelsSettings) -> bytes:
     """The model's bytes from ``served.url`` (relative URLs resolve against the info URL),
-    bounded in size and checked against the served sha256."""
+    bounded in size and time and checked against the served sha256."""
     url = urljoin(info_url_for(info_url, served.model_id), served.url)
     where = redact_uri(url)
     limit = settings.max_download_mb * MB
+    deadline = time.monotonic() + settings.download_timeout_s
     digest, chunks, size = hashlib.sha256(), [], 0
     try:
         with http.stream("GET", url, headers=_headers(settings)) as reply:
@@ -65,10 +76,8 @@ def download(http: httpx.Client, served: ServedModel, info_url: str, settings: M
             expected = int(reply.headers.get("content-length", -1))
             if expected > limit:
                 raise ModelError(f"model at {where} is {expected} bytes, over the {limit} limit")
-            for chunk in reply.iter_bytes(1 << 20):
+            for chunk in _bounded(reply, limit, deadline, f"model download {where}"):
                 size += len(chunk)
-                if size > limit:
-                    raise ModelError(f"model download {where} exceeded {limit} bytes")
                 digest.update(chunk)
                 chunks.append(chunk)
     except httpx.HTTPError as exc:
@@ -77,6 +86,18 @@ def download(http: httpx.Client, served: ServedModel, info_url: str, settings: M
         raise ModelError(f"model download {where} truncated: {size} of {expected} bytes")
     _check_digest(served, digest.hexdigest(), settings, where)
     return b"".join(chunks)
+
+
+def _bounded(reply: httpx.Response, limit: int, deadline: float, what: str) -> Iterator[bytes]:
+    """The body as it arrives, cut off past ``limit`` bytes or past ``deadline``."""
+    size = 0
+    for chunk in reply.iter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise ModelError(f"{what} is too large: it exceeded {limit} bytes")
+        if time.monotonic() > deadline:
+            raise ModelError(f"{what} is too slow: {size} bytes were not the whole answer in time")
+        yield chunk
 
 
 def _check_digest(served: ServedModel, actual: str, settings: ModelsSettings, where: str) -> None:

@@ -38,7 +38,11 @@ class ModelsSettings(BaseSettings):
     require_sha256: bool = True
     # Model-server downloads: a model bigger than this is refused.
     max_download_mb: int = Field(default=512, ge=1, le=8192)
+    # Per network read; an info document must also arrive whole within this time.
     http_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    # A model download not complete after this long is abandoned (a server trickling bytes
+    # never trips the per-read timeout).
+    download_timeout_s: float = Field(default=600.0, gt=0, le=86400)
 
     @property
     def cache_dir(self) -> Path:
