@@ -49,7 +49,7 @@ class ModeDefaults:
 
 
 DEFAULTS = {
-    Mode.SHORT: ModeDefaults(2, "320x240", 10.0, 3.0, (0.5, 2.0), (1,), 1.5, 2.0),
+    Mode.SHORT: ModeDefaults(2, "320x240", 10.0, 3.0, (0.5, 2.0), (1,), 3.0, 2.0),
     Mode.FULL: ModeDefaults(4, "640x480", 15.0, 20.0, (0.25, 0.5, 1.0, 1.5, 2.0), (1, 2), 10.0, 10.0),
 }
 

@@ -56,8 +56,10 @@ def test_short_run_measures_every_figure_with_sane_values(short_run):
     for when in ("before", "after"):
         assert ceilings[when]["raw_fps"] > 0 and ceilings[when]["monolith_fps"] > 0
     assert ceilings["precision"]
-    assert 0 < capacity / ceilings["monolith_fps"] <= 1.2
     assert 0 < capacity / ceilings["raw_fps"] <= 1.2
+    # (A worker decodes JPEGs on other threads while the model runs, which the one-loop
+    # monolith cannot, so only the raw model bounds the pipeline from above.)
+    assert 0 < capacity / ceilings["monolith_fps"] <= 1.2 * ceilings["raw_fps"] / ceilings["monolith_fps"]
 
     # And every traffic phase has results, ordered latency percentiles on both paths, and
     # every frame put on Kafka is a result, a counted drop, or (a few) still in flight
