@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 import skimage.data
 
+from framewire.core.codec import encode
 from framewire.core.config import KafkaSettings
 from framewire.core.kafka import make_producer
+from framewire.inference.freshness import STALE_DETAIL, SUPERSEDED_DETAIL
 from framewire.inference.settings import FreshnessPolicy, InferenceSettings
 from framewire.inference.testing import (
     FramePublisher,
@@ -23,6 +25,7 @@ from framewire.inference.testing import (
     read_until_covered,
 )
 from framewire.v1.ops_pb2 import DropRecord
+from framewire.v1.stream_pb2 import StreamSpec
 
 pytestmark = pytest.mark.integration
 
@@ -99,3 +102,33 @@ def test_a_stale_backlog_is_skipped_by_seeking_and_fresh_frames_are_served(
     # ... and the fresh frames are detected, exactly once
     assert 402 in [r.source_offset for r in results]
     assert len(results) + sum(d.count for d in drops) == 403
+
+
+def test_a_stream_spec_sets_that_streams_maximum_age(kafka_settings: KafkaSettings) -> None:
+    # Given stream "patient" whose spec allows 5 s and stream "eager" on the 500 ms default
+    create_streams(kafka_settings, ["patient", "eager"])
+    topics = kafka_settings.topics
+    producer = make_producer(kafka_settings)
+    spec = StreamSpec(stream_id="patient", source_uri="file:///x.mp4", max_age_ms=5000)
+    producer.produce(topics.streams, encode(spec), b"patient")
+    # And on each, three frames captured two seconds ago
+    jpeg = jpeg_of(np.ascontiguousarray(skimage.data.chelsea()[:, :, ::-1]))
+    two_seconds_ago = time.time_ns() - 2_000_000_000
+    for stream in ("patient", "eager"):
+        for seq in range(3):
+            value = frame_bytes(jpeg, stream, seq, width=451, height=300,
+                                capture_time_ns=two_seconds_ago + seq)
+            producer.produce(topics.frames(stream), value, stream.encode())
+    assert producer.flush(10) == 0
+    # When a worker with policy latest handles them
+    worker = WorkerThread(InferenceSettings(
+        kafka=kafka_settings, worker_id="ages", model="ssd-mobilenet-v2-oidv4", http_port=-1,
+        freshness=FreshnessPolicy.LATEST, poll_timeout_s=0.2,
+    ))
+    worker.start()
+    results, drops = read_until_covered(kafka_settings, {"patient": 3, "eager": 3}, 20)
+    worker.stop()
+    # Then the patient stream's newest frame is detected, the eager stream's frames are stale
+    assert [(r.stream_id, r.source_offset) for r in results] == [("patient", 2)]
+    assert {(d.stream_id, d.detail) for d in drops} == {
+        ("patient", SUPERSEDED_DETAIL), ("eager", STALE_DETAIL)}

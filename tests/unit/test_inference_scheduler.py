@@ -239,3 +239,15 @@ def test_every_offset_is_accounted_for_exactly_once(
     assert s.buffered() == 0
     for name, n in next_offset.items():
         assert sorted(seen.get((f"fw.frames.{name}", 0), [])) == list(range(n))
+
+
+def test_a_partition_with_its_own_cutoff_keeps_frames_others_would_skip() -> None:
+    # Given two streams with equally old frames, one with a longer maximum age
+    s = scheduler(FreshnessPolicy.LATEST)
+    for name in "ab":
+        s.add((f"fw.frames.{name}", 0), frame(f"fw.frames.{name}", 0, age_ms=2000))
+    # When selected with a 500 ms default and a 5 s cutoff for stream b
+    cycle = s.select(10, NOW - 500 * MS, {("fw.frames.b", 0): NOW - 5000 * MS})
+    # Then a's frame is stale and b's is processed
+    assert [f.stream_id for f in cycle.frames] == ["b"]
+    assert [d.stream_id for d in cycle.drops] == ["a"]

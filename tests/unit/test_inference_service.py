@@ -133,3 +133,23 @@ def test_watcher_switches_only_when_the_server_offers_another_version() -> None:
     offered[0] = "v2"
     assert watcher.check()
     assert slot.version == "v2" and switched == ["v2"]
+
+
+def test_stream_specs_set_and_clear_per_stream_max_ages() -> None:
+    from framewire.core.codec import encode
+    from framewire.inference.streamspecs import StreamAges
+    from framewire.v1.stream_pb2 import StreamSpec
+
+    # Given the default of 500 ms
+    ages = StreamAges(500)
+    # When specs arrive: one with its own age, one with 0, one unreadable
+    ages.apply(b"slow", encode(StreamSpec(stream_id="slow", max_age_ms=4000)))
+    ages.apply(b"plain", encode(StreamSpec(stream_id="plain", max_age_ms=0)))
+    ages.apply(b"junk", b"\xff\xff\xff")
+    # Then only the first overrides the default
+    assert (ages.max_age_ms("slow"), ages.max_age_ms("plain"), ages.max_age_ms("junk")) == (
+        4000, 500, 500)
+    assert ages.overrides() == {"slow": 4000}
+    # And a tombstone (the stream deleted) brings the default back
+    ages.apply(b"slow", None)
+    assert ages.max_age_ms("slow") == 500 and ages.max_age_ms(None) == 500

@@ -13,6 +13,7 @@ stream gets the same share, whichever partition holds the most data.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -122,9 +123,12 @@ class Scheduler:
         frame = next((i for i in self._buffers.get(tp, ()) if isinstance(i, FrameItem)), None)
         return frame.capture_time_ns if frame else None
 
-    def select(self, max_frames: int, stale_before_ns: int) -> Cycle:
+    def select(
+        self, max_frames: int, stale_before_ns: int, cutoffs: Mapping[TP, int] | None = None
+    ) -> Cycle:
         """Take up to ``max_frames`` frames, one per partition per round, starting after the
-        partition that was served first last time."""
+        partition that was served first last time. Frames captured before
+        ``stale_before_ns`` (or the partition's own entry in ``cutoffs``) are stale."""
         taken, self._spilled = self._spilled, {}
         cycle = Cycle()
         n = len(self._order)
@@ -140,7 +144,8 @@ class Scheduler:
                     continue
                 t = taken.setdefault(tp, Taken())
                 before = len(t.frames)
-                self._cursors[tp].take_next(self._buffers[tp], stale_before_ns, t)
+                cutoff = cutoffs.get(tp, stale_before_ns) if cutoffs else stale_before_ns
+                self._cursors[tp].take_next(self._buffers[tp], cutoff, t)
                 if len(t.frames) > before:
                     cycle.frames.append(t.frames[-1])
                     self._next = (start + i + 1) % n

@@ -24,6 +24,7 @@ from framewire.inference.modelwatch import ModelWatcher, load_model, served_vers
 from framewire.inference.scheduler import Scheduler
 from framewire.inference.settings import InferenceSettings
 from framewire.inference.slot import ModelSlot
+from framewire.inference.streamspecs import StreamAges, StreamSpecFollower
 from framewire.inference.worker import Worker
 from framewire.models.api import Detector
 
@@ -66,15 +67,18 @@ def run_worker(
         limits=JpegLimits(settings.max_side, settings.max_jpeg_bytes),
     )
     scheduler = Scheduler(Freshness(settings.freshness, settings.stride), settings.partition_buffer)
+    ages = StreamAges(settings.max_age_ms)
     try:
         io = KafkaIO.open(settings)
+        specs = StreamSpecFollower(settings.kafka, ages).start(settings.kafka.connect_timeout_s)
         try:
-            worker = Worker(settings, io, engine, scheduler, metrics, health)
+            worker = Worker(settings, io, engine, scheduler, metrics, health, ages)
             if on_started is not None:
                 on_started(WorkerHandle(settings, metrics, health, slot,
                                         server.port if server else None))
             worker.run(stop_event)
         finally:
+            specs.stop()
             io.close()
     finally:
         if watcher is not None:

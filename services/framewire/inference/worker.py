@@ -24,6 +24,7 @@ from framewire.inference.metrics import InferenceMetrics
 from framewire.inference.records import Coords, DropRange, DropReason, Inbound, Processed, Rejected
 from framewire.inference.scheduler import TP, Cycle, Scheduler
 from framewire.inference.settings import InferenceSettings
+from framewire.inference.streamspecs import StreamAges
 from framewire.inference.txn import TransactionAborted
 from framewire.inference.wire import read_frame
 
@@ -49,9 +50,10 @@ class Worker:
 
     def __init__(
         self, settings: InferenceSettings, io: KafkaIO, engine: Engine, scheduler: Scheduler,
-        metrics: InferenceMetrics, health: Health,
+        metrics: InferenceMetrics, health: Health, ages: StreamAges,
     ) -> None:
         self._s = settings
+        self._ages = ages
         self._io = io
         self._engine = engine
         self._scheduler = scheduler
@@ -112,16 +114,19 @@ class Worker:
 
     # -- cycles ---------------------------------------------------------------------------
 
-    def _budget_ns(self) -> int:
+    def _budget_ns(self, max_age_ms: int) -> int:
         """Max age minus the time a chosen frame still needs to become a committed result."""
-        max_age = self._s.max_age_ms * 1_000_000
+        max_age = max_age_ms * 1_000_000
         # A chosen frame waits for the cycle in flight, then its own cycle and commit.
         return max_age - min(max_age // 2, int(3 * self._cycle_s * 1e9))
 
     def _dispatch(self) -> None:
         if len(self._pending) >= _MAX_PENDING:
             return
-        cycle = self._scheduler.select(self._s.cycle_frames, time.time_ns() - self._budget_ns())
+        now = time.time_ns()
+        cycle = self._scheduler.select(
+            self._s.cycle_frames, now - self._budget_ns(self._ages.default_ms), self._cutoffs(now)
+        )
         if cycle.empty:
             return
         for tp in cycle.behind:
@@ -132,13 +137,26 @@ class Worker:
         work = self._engine.submit(cycle.frames)
         self._pending.append(InFlight(cycle, work, time.monotonic()))
 
+    def _cutoffs(self, now_ns: int) -> dict[TP, int]:
+        """Staleness cutoffs of partitions whose stream spec sets its own maximum age."""
+        overrides = self._ages.overrides()
+        if not overrides:
+            return {}
+        cutoffs = {}
+        for tp in self._assigned:
+            age = overrides.get(self._topics.stream_of(tp[0]) or "")
+            if age is not None:
+                cutoffs[tp] = now_ns - self._budget_ns(age)
+        return cutoffs
+
     def _seek_forward(self, tp: TP, cycle: Cycle) -> None:
         """Every buffered frame was stale: jump past the stale backlog still on the broker."""
         position = cycle.positions.get(tp)
         high = self._io.high_watermark(tp)
         if position is None or high - position <= self._s.partition_buffer:
             return  # a short backlog is cheaper to read and drop than to look up
-        found = self._io.offset_for_time(tp, (time.time_ns() - self._budget_ns()) // 1_000_000)
+        budget = self._budget_ns(self._ages.max_age_ms(self._topics.stream_of(tp[0])))
+        found = self._io.offset_for_time(tp, (time.time_ns() - budget) // 1_000_000)
         if found is None:
             return
         target = high if found < 0 else found
