@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
 from framewire.core.config import KafkaSettings
@@ -103,6 +103,28 @@ def consumer_config(settings: KafkaSettings, group_id: str, **extra: Any) -> dic
     )
     conf.update(extra)
     return conf
+
+
+# Consumer errors no retry can cure: a setting or the broker's rules must change first.
+_INCURABLE = {
+    KafkaError.INVALID_SESSION_TIMEOUT: "the session timeout is outside the broker's "
+    "group.min.session.timeout.ms .. group.max.session.timeout.ms (6 s .. 30 min by default)",
+    KafkaError.GROUP_AUTHORIZATION_FAILED: "this user may not use the consumer group",
+}
+
+
+def raise_if_incurable(error: KafkaError | None, where: str) -> None:
+    """Raise KafkaUnavailableError for a consumer error that retrying cannot cure.
+
+    Called by consumer loops on every error event: a wrong setting then stops the service
+    with a message saying what to change, instead of a warning every second forever.
+    """
+    if error is None:
+        return
+    hint = _INCURABLE.get(error.code())
+    if hint is None and not error.fatal():
+        return
+    raise KafkaUnavailableError(f"{where}: {error.str()}" + (f" ({hint})" if hint else ""))
 
 
 def make_producer(settings: KafkaSettings, **kwargs: Any) -> Producer:

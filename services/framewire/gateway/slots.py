@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from confluent_kafka import Consumer, TopicPartition
 
-from framewire.core.kafka import make_consumer
+from framewire.core.kafka import make_consumer, raise_if_incurable
 from framewire.gateway.registry import topic_partitions
 from framewire.gateway.settings import GatewaySettings
 
@@ -32,6 +32,7 @@ class GroupSlots:
     def __init__(self, settings: GatewaySettings, on_revoked: SlotsCallback,
                  on_assigned: SlotsCallback) -> None:
         self.topic = settings.slots_topic
+        self._group = settings.effective_group_id
         self._consumer = make_consumer(
             settings.kafka, settings.effective_group_id,
             **{
@@ -67,6 +68,7 @@ class GroupSlots:
     def poll(self, timeout_s: float) -> None:
         msg = self._consumer.poll(timeout_s)
         if msg is not None and msg.error() is not None:
+            raise_if_incurable(msg.error(), f"gateway group {self._group}")
             log.warning("gateway group: %s", msg.error())
 
     def close(self) -> None:

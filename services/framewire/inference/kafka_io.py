@@ -14,7 +14,13 @@ from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPa
 from confluent_kafka.admin import AdminClient
 
 from framewire.core.admin import ensure_topics, fixed_topics, results_topic
-from framewire.core.kafka import check_reachable, make_admin, make_consumer, make_producer
+from framewire.core.kafka import (
+    check_reachable,
+    make_admin,
+    make_consumer,
+    make_producer,
+    raise_if_incurable,
+)
 from framewire.inference.scheduler import TP
 from framewire.inference.settings import InferenceSettings
 from framewire.inference.txn import TxnPublisher
@@ -83,11 +89,18 @@ class KafkaIO:
                  self._s.transactional_id)
 
     def fetch(self, timeout_s: float, max_messages: int) -> list[Message]:
-        """Block up to ``timeout_s`` for the first message, then take what is queued."""
+        """Block up to ``timeout_s`` for the first message, then take what is queued.
+
+        An error no retry can cure (e.g. a session timeout the broker refuses) raises
+        KafkaUnavailableError: the worker stops with the reason instead of warning forever.
+        """
         first = self.consumer.poll(timeout_s)
         if first is None:
             return []
-        return [first, *self.consumer.consume(max_messages - 1, 0)]
+        messages = [first, *self.consumer.consume(max_messages - 1, 0)]
+        for m in messages:
+            raise_if_incurable(m.error(), f"consumer group {self._s.group}")
+        return messages
 
     def pause(self, tp: TP) -> None:
         if tp not in self._paused:
