@@ -50,7 +50,18 @@ class Credits:
         with self._cond:
             if stream in self._left:
                 self._left[stream] = min(self.per_stream, self._left[stream] + count)
-                self._cond.notify()
+                self._cond.notify_all()
+
+    def wait_returned(self, timeout_s: float) -> bool:
+        """Block until every credit is back (all frames answered); False on timeout."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while sum(self._left.values()) < self.per_stream * len(self._left):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(min(WAIT_S, left))
+        return True
 
     def take(self, stop: threading.Event) -> str | None:
         """The next stream (round-robin) with a free credit; None once ``stop`` is set."""

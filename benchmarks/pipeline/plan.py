@@ -70,8 +70,8 @@ class BenchPlan:
     max_age_ms: int
     ceiling_seconds: float
     idle_seconds: float
-    # Frames in flight in the capacity phase, as seconds of the monolith ceiling's rate.
-    in_flight_s: float
+    # Unanswered frames per stream in the capacity phase (closed loop).
+    in_flight: int
     jpeg_quality: int
     without: frozenset[str]
     bootstrap: str
@@ -109,7 +109,7 @@ class BenchPlan:
             "warmup_s": round(self.warmup_s, 3), "settle_s": round(self.settle_s, 3),
             "loads": list(self.loads), "workers": list(self.workers), "model": self.model,
             "max_age_ms": self.max_age_ms, "ceiling_seconds": self.ceiling_seconds,
-            "idle_seconds": self.idle_seconds, "in_flight_s": self.in_flight_s,
+            "idle_seconds": self.idle_seconds, "in_flight_per_stream": self.in_flight,
             "jpeg_quality": self.jpeg_quality, "without": sorted(self.without),
             "bootstrap": self.bootstrap, "topic_prefix": self.topic_prefix,
         }
@@ -140,8 +140,9 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", help="inference worker counts to sweep (1,2 / 1)")
     parser.add_argument("--model", default=DEFAULT_MODEL, help="zoo model id")
     parser.add_argument("--max-age-ms", type=int, default=500, help="freshness budget of inference")
-    parser.add_argument("--in-flight-s", type=float, default=0.2,
-                        help="capacity phase: unanswered frames allowed, in seconds of the monolith rate")
+    parser.add_argument("--in-flight", type=int, default=12,
+                        help="capacity phase: unanswered frames per stream (below the workers' "
+                             "partition buffer, above a cycle)")
     parser.add_argument("--without", action="append", default=[], choices=SERVICES,
                         help="leave this service out (repeatable)")
     parser.add_argument("--topic-prefix", help="topic prefix (default: a new one per run)")
@@ -161,7 +162,7 @@ def plan_from_args(args: argparse.Namespace, runs_dir: Path) -> BenchPlan:
         loads=_percentages(args.loads) if args.loads else d.loads,
         workers=_counts(args.workers) if args.workers else d.workers,
         model=args.model, max_age_ms=args.max_age_ms, ceiling_seconds=d.ceiling_seconds,
-        idle_seconds=d.idle_seconds, in_flight_s=args.in_flight_s, jpeg_quality=80,
+        idle_seconds=d.idle_seconds, in_flight=args.in_flight, jpeg_quality=80,
         without=frozenset(args.without),
         bootstrap=os.environ.get("FW_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
         topic_prefix=args.topic_prefix or f"bench{stamp.replace('-', '')}{uuid.uuid4().hex[:4]}.",
@@ -202,7 +203,7 @@ def _check(plan: BenchPlan) -> None:
         (0 < plan.fps <= 120, f"--fps {plan.fps} must be within (0, 120]"),
         (1.0 <= plan.seconds <= 3600, f"--seconds {plan.seconds} must be within [1, 3600]"),
         (50 <= plan.max_age_ms <= 60_000, f"--max-age-ms {plan.max_age_ms} must be within 50..60000"),
-        (0 < plan.in_flight_s <= 5, f"--in-flight-s {plan.in_flight_s} must be within (0, 5]"),
+        (1 <= plan.in_flight <= 1000, f"--in-flight {plan.in_flight} must be within 1..1000"),
     ]
     for ok, message in rules:
         if not ok:

@@ -13,7 +13,6 @@ keeps gateway costs out of the inference figures.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import time
 from collections.abc import Callable
@@ -39,8 +38,7 @@ log = logging.getLogger(__name__)
 WARM_UP_TIMEOUT_S = 120.0
 # The capacity phase processes every frame, like the monolith: no freshness skipping.
 CAPACITY_FRESHNESS = "none"
-# Unanswered frames per stream in the capacity phase at least: enough for full cycles.
-MIN_IN_FLIGHT = 4
+DRAIN_TIMEOUT_S = 60.0
 HARNESS = "harness"
 
 
@@ -63,7 +61,7 @@ class BenchRun:
     def execute(self) -> tuple[dict[str, object], list[dict[str, object]]]:
         check_reachable(self.kafka)
         before = self._ceilings("ceilings (before)")
-        self._run_pipeline(before)
+        self._run_pipeline()
         return bracket(before, self._ceilings("ceilings (after)")), self.phases
 
     def _ceilings(self, label: str) -> Ceilings:
@@ -75,7 +73,7 @@ class BenchRun:
                  ceilings.raw_fps, ceilings.monolith_fps, ceilings.precision)
         return ceilings
 
-    def _run_pipeline(self, ceilings: Ceilings) -> None:
+    def _run_pipeline(self) -> None:
         create_topics(self.kafka, self.streams)
         self.sampler = ResourceSampler(self._pids, alone=frozenset({HARNESS})).start()
         self.observer = ResultObserver(self.kafka, self.streams).start()
@@ -86,7 +84,7 @@ class BenchRun:
         try:
             self._start_support()
             for i, workers in enumerate(self.plan.workers):
-                self._sweep(workers, ceilings, with_gateway=i == 0)
+                self._sweep(workers, with_gateway=i == 0)
         finally:
             self._close()
 
@@ -148,9 +146,9 @@ class BenchRun:
 
     # -- phases ----------------------------------------------------------------------
 
-    def _sweep(self, workers: int, ceilings: Ceilings, with_gateway: bool) -> None:
+    def _sweep(self, workers: int, with_gateway: bool) -> None:
         self._start_workers(workers, freshness=CAPACITY_FRESHNESS)
-        capacity = self._capacity_phase(workers, ceilings)
+        capacity = self._capacity_phase(workers)
         self.launcher.stop_group("inference")
         self._start_workers(workers)  # the production policy from here on
         if with_gateway and "gateway" not in self.plan.without:
@@ -165,16 +163,22 @@ class BenchRun:
         self._record(idle, *self._measure(idle, lambda: None, lambda: None, warmup=lead_in), [], [])
         self.launcher.stop_group("inference")
 
-    def _capacity_phase(self, workers: int, ceilings: Ceilings) -> float:
+    def _capacity_phase(self, workers: int) -> float:
         """Every frame processed, as the monolith does, with a bounded number in flight: a
         frame goes out whenever one is answered. The result rate is the pipeline's throughput."""
-        in_flight = max(MIN_IN_FLIGHT * len(self.streams),
-                        math.ceil(self.plan.in_flight_s * ceilings.monolith_fps))
-        credits = Credits(self.streams, math.ceil(in_flight / len(self.streams)))
+        # The default (12 a stream) keeps a full cycle (8) queued behind the one running, and
+        # stays below a worker's partition buffer (16), which would pause the partition.
+        credits = Credits(self.streams, self.plan.in_flight)
         phase = Phase(f"capacity w{workers}", PhaseKind.CAPACITY, workers, 0.0, self.plan.seconds)
         self.observer.on_answer = credits.give
+
+        def stop() -> None:
+            self.loadgen.stop()
+            if not credits.wait_returned(DRAIN_TIMEOUT_S):  # the queue is part of the phase
+                log.warning("frames of %s still unanswered after %.0fs", phase.name, DRAIN_TIMEOUT_S)
+
         try:
-            capacity = self._load_phase(phase, lambda: self.loadgen.start_closed(credits))
+            capacity = self._load_phase(phase, lambda: self.loadgen.start_closed(credits), stop)
         finally:
             self.observer.on_answer = None
         self.phases[-1].update(in_flight_per_stream=credits.per_stream, freshness=CAPACITY_FRESHNESS)
@@ -183,8 +187,9 @@ class BenchRun:
         self.capacity[workers] = capacity
         return capacity
 
-    def _load_phase(self, phase: Phase, start: Callable[[], None]) -> float:
-        window, cpu, rss = self._measure(phase, start, self.loadgen.stop)
+    def _load_phase(self, phase: Phase, start: Callable[[], None],
+                    stop: Callable[[], None] | None = None) -> float:
+        window, cpu, rss = self._measure(phase, start, stop or self.loadgen.stop)
         extra = [Dropped("*", window.end_ns, label, n) for label, n in self.loadgen.take_drops().items()]
         summary = self._record(phase, window, cpu, rss, self.loadgen.take_sent(), extra)
         throughput = summary["throughput_fps"]
