@@ -65,6 +65,7 @@ def run_worker(
     engine = Engine(
         slot, decode_threads=settings.decode_threads, max_batch=settings.max_batch,
         limits=JpegLimits(settings.max_side, settings.max_jpeg_bytes),
+        reduced_decode=settings.reduced_decode,
     )
     scheduler = Scheduler(Freshness(settings.freshness, settings.stride), settings.partition_buffer)
     ages = StreamAges(settings.max_age_ms)

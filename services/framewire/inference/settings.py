@@ -67,6 +67,9 @@ class InferenceSettings(BaseSettings):
     # Frames buffered per partition before the partition is paused (bounded memory).
     partition_buffer: int = Field(default=16, ge=2, le=4096)
     decode_threads: int = Field(default=2, ge=1, le=32)
+    # Decode at 1/2, 1/4 or 1/8 size when that still covers the model input (much faster for
+    # large frames; detections can differ slightly from a full-size decode).
+    reduced_decode: bool = True
     # Frames larger than this are refused before decoding (pixels per side, total bytes).
     max_side: int = Field(default=8192, ge=16, le=65536)
     max_jpeg_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
