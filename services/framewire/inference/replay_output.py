@@ -1,0 +1,114 @@
+"""The output side of a replay: its topic, what it already holds, transactional writes.
+
+Exactly once across runs: results are written in transactions whose id is derived from the
+output topic (a second replay into the same topic fences the first, and an interrupted
+run's open transaction is aborted), and ``existing_results`` lists the frames that already
+have a committed result by the same model version there, which ``run_replay`` skips. So
+repeating a replay, or resuming an interrupted one, adds each frame's result at most once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from confluent_kafka import Consumer, Message, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+from framewire.core.admin import ensure_topics, results_topic
+from framewire.core.codec import DetectionResult, decode
+from framewire.core.config import KafkaSettings
+from framewire.core.errors import DecodeError, KafkaUnavailableError
+from framewire.core.history import history_consumer, partitions_of
+from framewire.core.kafka import make_producer
+from framewire.inference.records import Processed
+from framewire.inference.replay_io import FrameKey, read_ranges
+from framewire.inference.replay_range import PartitionRange
+from framewire.inference.settings import InferenceSettings
+from framewire.inference.txn import TransactionAborted, TxnPublisher
+
+log = logging.getLogger(__name__)
+
+# worker_id of replayed results, so a reader can tell them from live ones.
+REPLAY_WORKER = "replay"
+_PUBLISH_ATTEMPTS = 3
+
+
+def prepare_output(kafka: KafkaSettings, admin: AdminClient, output: str, stream: str) -> None:
+    """Create the output topic with the results topics' policy (retention, replication)."""
+    spec = dataclasses.replace(results_topic(kafka.topics, stream, kafka.topic_policy), name=output)
+    ensure_topics(admin, [spec], kafka.connect_timeout_s)
+
+
+def existing_results(
+    kafka: KafkaSettings, output: str, frames_topic: str, model_id: str, version: str
+) -> set[FrameKey]:
+    """Frames of ``frames_topic`` with a committed result by this model version in
+    ``output`` (read_committed: an aborted run's results do not count)."""
+    consumer = history_consumer(kafka)
+    found: set[FrameKey] = set()
+    try:
+        parts = partitions_of(consumer, output, kafka.connect_timeout_s)
+        ranges = [PartitionRange(p, 0, _end(consumer, output, p)) for p in parts]
+        for msg in read_ranges(consumer, output, ranges, max(10.0, kafka.connect_timeout_s)):
+            key = _result_key(msg, frames_topic, model_id, version)
+            if key is not None:
+                found.add(key)
+    finally:
+        consumer.close()
+    return found
+
+
+def _end(consumer: Consumer, topic: str, partition: int) -> int:
+    return int(consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1])
+
+
+def _result_key(msg: Message, frames_topic: str, model_id: str, version: str) -> FrameKey | None:
+    try:
+        r = decode(DetectionResult, msg.value() or b"", topic=msg.topic(),
+                   partition=msg.partition(), offset=msg.offset())
+    except DecodeError as exc:
+        log.warning("output topic holds a record that is not a result: %s", exc)
+        return None
+    if r.source_topic != frames_topic or (r.model_id, r.model_version) != (model_id, version):
+        return None
+    return r.source_partition, r.source_offset
+
+
+class ResultPublisher:
+    """The inference service's transactional publisher, pointed at the output topic.
+
+    Built once per replay; KafkaUnavailableError when transactions cannot be initialised.
+    """
+
+    def __init__(self, settings: InferenceSettings, output: str) -> None:
+        kafka = settings.kafka
+        self._producer = make_producer(
+            kafka, transactional_id=f"{settings.group}.replay.{output}", **{
+                "client.id": "fw-replay",
+                "transaction.timeout.ms": settings.transaction_timeout_ms,
+            },
+        )
+        self._txn = TxnPublisher(
+            self._producer, lambda: None, kafka.topics, worker_id=REPLAY_WORKER,
+            dlq_max_value_bytes=0, timeout_s=max(10.0, kafka.connect_timeout_s),
+            results_topic=output,
+        )
+        self._txn.init()  # fences an older replay still writing to the same topic
+
+    def publish(self, processed: list[Processed]) -> None:
+        """Commit one cycle's results; an aborted transaction is written again."""
+        for attempt in range(_PUBLISH_ATTEMPTS):
+            try:
+                self._txn.publish(processed, [], [], {})
+                return
+            except TransactionAborted as exc:
+                if attempt == _PUBLISH_ATTEMPTS - 1:
+                    raise KafkaUnavailableError(
+                        f"results could not be committed ({exc}); what was committed stays, "
+                        "run the same replay again to finish it"
+                    ) from None
+                log.warning("transaction aborted, writing the cycle again: %s", exc)
+
+    def close(self) -> None:
+        self._producer.flush(5.0)
