@@ -1,7 +1,7 @@
 import pytest
 
 from framewire.core.records import Box, Detection
-from framewire.replay.agreement import compare, match_frame
+from framewire.replay.agreement import compare, fold_case, match_frame
 from framewire.replay.tail import console_line_fields
 from framewire.replay.wire import message_type, unescape_console_bytes
 
@@ -73,3 +73,14 @@ def test_unknown_topic_kind_is_refused():
         message_type("fw.nonsense", "fw.")
     with pytest.raises(ValueError, match="prefix"):
         message_type("other.frames.x", "fw.")
+
+
+def test_labels_spelled_differently_match_when_case_is_folded():
+    # Given a model saying "Person" (A) and another saying "person" (B) for the same box
+    a = {("t", 0, 1): [det("Person", 0.1)]}
+    b = {("t", 0, 1): [det("person", 0.1)]}
+    # When compared as they are, and with case folded
+    plain, folded = compare(a, b), compare(fold_case(a), fold_case(b))
+    # Then only the folded comparison matches them
+    assert plain.total().matched == 0
+    assert (folded.per_class["person"].matched, folded.total().precision) == (1, 1.0)

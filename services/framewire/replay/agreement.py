@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from framewire.core.records import Detection
 
@@ -85,3 +85,9 @@ def _add(result: Agreement, labels: Iterable[str], attr: str) -> None:
     for label in labels:
         entry = result.per_class.setdefault(label, ClassAgreement())
         setattr(entry, attr, getattr(entry, attr) + 1)
+
+
+def fold_case(results: dict[FrameKey, Sequence[Detection]]) -> dict[FrameKey, Sequence[Detection]]:
+    """The same detections with lower-case labels, for models that spell a class
+    differently (``Person`` in Open Images, ``person`` in COCO)."""
+    return {k: [replace(d, label=d.label.casefold()) for d in v] for k, v in results.items()}

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from framewire.core.records import Box, Detection
-from framewire.replay.agreement import Agreement, FrameKey, compare
+from framewire.replay.agreement import Agreement, FrameKey, compare, fold_case
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("topic_b", help="result topic judged against A")
     parser.add_argument("--iou", type=float, default=0.5, help="IoU needed for a match (default 0.5)")
     parser.add_argument("--plot", default=None, help="write a PNG bar chart here")
+    parser.add_argument(
+        "--ignore-case", action="store_true",
+        help="match labels regardless of case (Person in one model, person in another)",
+    )
 
 
 def load_results(settings: object, topic: str) -> dict[FrameKey, Sequence[Detection]]:
@@ -92,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     settings = load_settings(KafkaSettings)
     a, b = load_results(settings, args.topic_a), load_results(settings, args.topic_b)
+    if args.ignore_case:
+        a, b = fold_case(a), fold_case(b)
     agreement = compare(a, b, args.iou)
     sys.stdout.write(format_table(agreement, args.topic_a, args.topic_b))
     if args.plot:
