@@ -61,7 +61,11 @@ def test_windows_match_a_generated_result_stream(kafka_settings, tmp_path):
         # When the aggregator has closed the three tumbling windows
         def three_closed(messages):
             windows = latest_windows(messages, "tumbling")
-            return all(windows.get(t0 + k * PANE_MS, {}).get("frames") == 25 for k in range(3))
+            # The hopping window closes in the same step; wait for it too, not just the panes.
+            hopping_done = (t0 + 3 * PANE_MS - 6000) in latest_windows(messages, "hopping")
+            return hopping_done and all(
+                windows.get(t0 + k * PANE_MS, {}).get("frames") == 25 for k in range(3)
+            )
 
         messages = reader.wait_for(three_closed, timeout_s=30)
         snapshot = aggregator.get("/stats/cam/").json()
