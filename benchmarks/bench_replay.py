@@ -24,48 +24,18 @@ import uuid
 
 import cv2
 import numpy as np
-import skimage.data
 
 from framewire.core.config import KafkaSettings
-from framewire.core.kafka import make_producer
 from framewire.inference.modelwatch import load_model
 from framewire.inference.replay_range import TimeWindow
 from framewire.inference.replay_run import ReplayRequest, ReplaySummary, run_replay
+from framewire.inference.replay_testing import photo_jpegs, record
 from framewire.inference.settings import FreshnessPolicy, InferenceSettings
-from framewire.inference.testing import create_streams, frame_bytes, jpeg_of
 from framewire.models.api import Detector
 
 FPS = 15
 WIDTH, HEIGHT = 640, 480
 STREAM = "rec"
-PHOTOS = ["astronaut", "chelsea", "coffee", "rocket"]
-
-
-def recorded_jpegs(count: int) -> list[bytes]:
-    """``count`` distinct 640x480 JPEGs: each photo shown for a second, drifting 2 px/frame."""
-    photos = []
-    for name in PHOTOS:
-        rgb = getattr(skimage.data, name)()
-        photos.append(cv2.resize(np.ascontiguousarray(rgb[:, :, ::-1]), (WIDTH, HEIGHT)))
-    return [jpeg_of(np.roll(photos[(i // FPS) % len(photos)], 2 * (i % FPS), axis=1))
-            for i in range(count)]
-
-
-def record(kafka: KafkaSettings, jpegs: list[bytes]) -> TimeWindow:
-    """Publish the frames with timestamps 1/FPS s apart, ending a few seconds ago."""
-    create_streams(kafka, [STREAM])
-    producer = make_producer(kafka)
-    step_ms = 1000 / FPS
-    start_ms = int(time.time() * 1000 - len(jpegs) * step_ms - 5000)
-    for i, jpeg in enumerate(jpegs):
-        ts = start_ms + round(i * step_ms)
-        value = frame_bytes(jpeg, STREAM, i, width=WIDTH, height=HEIGHT,
-                            capture_time_ns=ts * 1_000_000)
-        producer.produce(kafka.topics.frames(STREAM), value, STREAM.encode(), timestamp=ts)
-        producer.poll(0)
-    if producer.flush(30) != 0:
-        raise RuntimeError("recorded frames were not all delivered")
-    return TimeWindow(start_ms, start_ms + round(len(jpegs) * step_ms))
 
 
 def bare_loop_fps(detector: Detector, jpegs: list[bytes]) -> float:
@@ -90,8 +60,8 @@ def main() -> int:
     args = parser.parse_args()
     kafka = KafkaSettings(topic_prefix=f"bench{uuid.uuid4().hex[:8]}.")
     settings = InferenceSettings(kafka=kafka, freshness=FreshnessPolicy.NONE, http_port=-1)
-    jpegs = recorded_jpegs(args.seconds * FPS)
-    window = record(kafka, jpegs)
+    jpegs = photo_jpegs(args.seconds * FPS, WIDTH, HEIGHT, hold=FPS)
+    window = record(kafka, STREAM, jpegs, width=WIDTH, height=HEIGHT, fps=FPS).window()
     detector = load_model(settings)
     bare_loop_fps(detector, jpegs[:FPS])  # warm-up
     bare, replays = [], []

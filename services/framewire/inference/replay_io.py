@@ -6,21 +6,17 @@ frames topic and reads those offsets without a consumer group.
 
 from __future__ import annotations
 
-import logging
-import time
 from collections.abc import Iterator
 
-from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
+from confluent_kafka import KafkaException, Message, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from framewire.core.config import KafkaSettings
 from framewire.core.errors import KafkaUnavailableError
 from framewire.core.history import UnknownTopicError, history_consumer, partitions_of
-from framewire.core.kafka import raise_if_incurable
 from framewire.inference.records import Coords, Inbound
 from framewire.inference.replay_range import PartitionRange, PartitionState, TimeWindow
-
-log = logging.getLogger(__name__)
+from framewire.replay.reading import read_ranges
 
 # (source partition, source offset) of a frame of the replayed topic.
 FrameKey = tuple[int, int]
@@ -62,7 +58,8 @@ class FramesHistory:
 
     def read(self, ranges: list[PartitionRange], stall_s: float) -> Iterator[Message]:
         """Every stored record of ``ranges``, in offset order per partition."""
-        return read_ranges(self._consumer, self.topic, ranges, stall_s)
+        offsets = {r.partition: (r.start, r.end) for r in ranges}
+        return read_ranges(self._consumer, self.topic, offsets, stall_s)
 
     def close(self) -> None:
         self._consumer.close()
@@ -85,40 +82,6 @@ class FramesHistory:
         names = self._consumer.list_topics(timeout=self._timeout).topics
         found = {topics.stream_of(t) for t in names if t.startswith(f"{prefix}frames.")}
         return sorted(s for s in found if s)
-
-
-def read_ranges(
-    consumer: Consumer, topic: str, ranges: list[PartitionRange], stall_s: float
-) -> Iterator[Message]:
-    """Records of ``ranges`` of ``topic`` in offset order per partition, read by ``assign``.
-
-    A partition is done once the consumer's position reaches its end (so control records
-    and gaps are passed over); KafkaUnavailableError when nothing arrives for ``stall_s``.
-    """
-    ends = {r.partition: r.end for r in ranges}
-    pending = {r.partition for r in ranges if r.count > 0}
-    consumer.assign([TopicPartition(topic, r.partition, r.start) for r in ranges if r.count > 0])
-    progress = time.monotonic()
-    while pending:
-        msg = consumer.poll(0.5)
-        if msg is None or msg.error() is not None:
-            if msg is not None:
-                raise_if_incurable(msg.error(), f"reading {topic}")
-            positions = consumer.position([TopicPartition(topic, p) for p in pending])
-            pending -= {tp.partition for tp in positions if tp.offset >= ends[tp.partition]}
-            if pending and time.monotonic() - progress > stall_s:
-                raise KafkaUnavailableError(
-                    f"no records of {topic} arrived for {stall_s:.0f}s; partitions "
-                    f"{sorted(pending)} not finished", topic=topic,
-                )
-            continue
-        progress = time.monotonic()
-        partition, offset = int(msg.partition() or 0), int(msg.offset() or 0)
-        if partition in pending and offset < ends[partition]:
-            yield msg
-        if offset >= ends[partition] - 1:
-            pending.discard(partition)
-    consumer.unassign()
 
 
 def inbound_of(msg: Message) -> Inbound:

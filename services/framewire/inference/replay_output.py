@@ -12,20 +12,20 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from confluent_kafka import Consumer, Message, TopicPartition
+from confluent_kafka import Message
 from confluent_kafka.admin import AdminClient
 
 from framewire.core.admin import ensure_topics, results_topic
 from framewire.core.codec import DetectionResult, decode
 from framewire.core.config import KafkaSettings
 from framewire.core.errors import DecodeError, KafkaUnavailableError
-from framewire.core.history import history_consumer, partitions_of
+from framewire.core.history import history_consumer
 from framewire.core.kafka import make_producer
 from framewire.inference.records import Processed
-from framewire.inference.replay_io import FrameKey, read_ranges
-from framewire.inference.replay_range import PartitionRange
+from framewire.inference.replay_io import FrameKey
 from framewire.inference.settings import InferenceSettings
 from framewire.inference.txn import TransactionAborted, TxnPublisher
+from framewire.replay.reading import read_topic
 
 log = logging.getLogger(__name__)
 
@@ -48,19 +48,13 @@ def existing_results(
     consumer = history_consumer(kafka)
     found: set[FrameKey] = set()
     try:
-        parts = partitions_of(consumer, output, kafka.connect_timeout_s)
-        ranges = [PartitionRange(p, 0, _end(consumer, output, p)) for p in parts]
-        for msg in read_ranges(consumer, output, ranges, max(10.0, kafka.connect_timeout_s)):
+        for msg in read_topic(consumer, output, max(10.0, kafka.connect_timeout_s)):
             key = _result_key(msg, frames_topic, model_id, version)
             if key is not None:
                 found.add(key)
     finally:
         consumer.close()
     return found
-
-
-def _end(consumer: Consumer, topic: str, partition: int) -> int:
-    return int(consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)[1])
 
 
 def _result_key(msg: Message, frames_topic: str, model_id: str, version: str) -> FrameKey | None:

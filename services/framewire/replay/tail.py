@@ -78,7 +78,8 @@ def _read_topic(settings: Any, args: argparse.Namespace) -> Iterator[dict[str, A
     --from-beginning) until interrupted."""
     from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Message, TopicPartition
 
-    from framewire.core.history import history_consumer, partitions_of, read_range
+    from framewire.core.history import history_consumer, partitions_of
+    from framewire.replay.reading import read_topic
 
     cls = message_type(args.topic, settings.topic_prefix)
 
@@ -96,7 +97,7 @@ def _read_topic(settings: Any, args: argparse.Namespace) -> Iterator[dict[str, A
     consumer = history_consumer(settings)
     try:
         if not args.follow:
-            yield from (view(m) for m in read_range(consumer, args.topic))
+            yield from (view(m) for m in read_topic(consumer, args.topic))
             return
         start = OFFSET_BEGINNING if args.from_beginning else OFFSET_END
         consumer.assign([TopicPartition(args.topic, p, start) for p in partitions_of(consumer, args.topic)])
