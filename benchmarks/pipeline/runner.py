@@ -53,7 +53,6 @@ class BenchRun:
         self.streams = plan.stream_ids()
         self.launcher = Launcher(plan.bootstrap, plan.topic_prefix, plan.out / "logs")
         self.phases: list[dict[str, object]] = []
-        self.capacity: dict[int, float] = {}
         self.broker_pid = _local_broker_pid(plan.bootstrap)
         # Health of the measurement itself: undecodable records, SSE (re)connections.
         self.observer_stats: dict[str, int] = {}
@@ -184,7 +183,6 @@ class BenchRun:
         self.phases[-1].update(in_flight_per_stream=credits.per_stream, freshness=CAPACITY_FRESHNESS)
         if capacity <= 0:
             raise FramewireError(f"no results at all in the capacity phase; see {self.plan.out / 'logs'}")
-        self.capacity[workers] = capacity
         return capacity
 
     def _load_phase(self, phase: Phase, start: Callable[[], None],
