@@ -73,7 +73,8 @@ def test_replay_gives_the_live_results_for_the_same_frames_and_model(
     # Then each frame has one replayed result, equal to the live one but for its provenance
     replayed = read_results(kafka_settings, summary.output, 24)
     assert summary.output.startswith(kafka_settings.topics.results("cam") + "." + OIDV4 + "-")
-    assert (summary.frames, summary.results, summary.already, summary.rejected) == (24, 24, 0, {})
+    assert (summary.frames, summary.results, summary.already, summary.rejected, summary.missing) == (
+        24, 24, 0, {}, 0)
     assert sorted(r.source_offset for r in replayed) == list(range(24))
     live_by_offset = {r.source_offset: without_provenance(r) for r in live}
     assert len(live_by_offset) == 24

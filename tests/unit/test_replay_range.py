@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
@@ -155,7 +156,7 @@ def test_summary_reports_counts_reasons_and_speed() -> None:
     # Given a replay of 450 frames (30 s of video) that took 2.5 s, 2 frames rejected
     summary = ReplaySummary(
         stream="cam", model_id="m", model_version="1", output="fw.results.cam.m-1", frames=450,
-        results=440, already=8, rejected={"corrupt_jpeg": 2}, seconds=2.5, setup_seconds=1.0,
+        results=440, already=8, rejected={"corrupt_jpeg": 2}, missing=0, seconds=2.5, setup_seconds=1.0,
         recorded_seconds=30.0,
     )
     # When formatted
@@ -164,4 +165,7 @@ def test_summary_reports_counts_reasons_and_speed() -> None:
     assert summary.speed == pytest.approx(12.0)
     assert "12.0x real time, 176.0 frames/s" in text
     assert "440 written, 8 already in the output, 2 rejected (corrupt_jpeg: 2)" in text
-    assert "450 in range (30.0 s of video)" in text
+    assert "450 in range (30.0 s of video)" in text and "held no frame" not in text
+    # And offsets that delivered nothing are reported, not hidden
+    gaps = format_summary(dataclasses.replace(summary, results=437, missing=3), window(0, 30))
+    assert "2 rejected (corrupt_jpeg: 2), 3 offsets held no frame" in gaps

@@ -63,7 +63,8 @@ def format_summary(s: ReplaySummary, window: object) -> str:
         f"output   {s.output}",
         f"frames   {s.frames} in range ({s.recorded_seconds:.1f} s of video)",
         f"results  {s.results} written, {s.already} already in the output, "
-        f"{rejected} rejected" + (f" ({reasons})" if reasons else ""),
+        f"{rejected} rejected" + (f" ({reasons})" if reasons else "")
+        + (f", {s.missing} offsets held no frame" if s.missing else ""),
         f"time     {s.seconds:.2f} s (+{s.setup_seconds:.2f} s set-up): {speed}, "
         f"{fps:.1f} frames/s",
     ]

@@ -68,6 +68,9 @@ class ReplaySummary:
     already: int
     # Frames that could not be processed, by reason (the live worker dead-lettered them).
     rejected: dict[str, int]
+    # Offsets of the range that delivered no record: removed by retention while the replay
+    # ran, or transaction markers.
+    missing: int
     # Wall time reading, inferring and committing; set-up (model, lookups) apart.
     seconds: float
     setup_seconds: float
@@ -197,6 +200,7 @@ class _Run:
             stream=self._stream, model_id=self._info.model_id,
             model_version=self._info.version, output=self._output, frames=frames,
             results=c.results, already=c.already, rejected=dict(c.rejected),
+            missing=frames - c.read,
             seconds=seconds, setup_seconds=setup_s, recorded_seconds=self._recorded_s(),
         )
 
