@@ -20,6 +20,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from confluent_kafka.admin import AdminClient
 from tqdm import tqdm
 
 from framewire.core.errors import ModelError
@@ -92,30 +93,15 @@ def run_replay(
     """Replay ``request``; raises a FramewireError saying what is wrong with bad input."""
     began = time.monotonic()
     kafka, stream = settings.kafka, request.stream
-    frames_topic = kafka.topics.frames(stream)  # refuses an illegal stream id
-    if request.output is not None:
-        check_output_topic(request.output, kafka.topics)
-    if detector is None and not settings.model_server_url:
-        from framewire.models.zoo import get_spec
-
-        get_spec(settings.model)  # an unknown model fails before any Kafka work
+    frames_topic = _check_request(settings, request, detector)
     check_reachable(kafka)
     admin = make_admin(kafka)
     history = FramesHistory(kafka, admin, frames_topic)
     try:
-        partitions = history.partitions(stream)
-        ranges = plan_ranges(stream, frames_topic, request.window,
-                             history.states(partitions, request.window))
-        detector = detector or _load(settings)
-        info = detector.info
-        output = request.output or default_output_topic(
-            kafka.topics, stream, info.model_id, info.version)
-        prepare_output(kafka, admin, output, stream)
-        done = existing_results(kafka, output, frames_topic, info.model_id, info.version)
-        log.info("replaying %s (%s) with %s %s into %s; %d frames already there",
-                 stream, request.window, info.model_id, info.version, output, len(done))
+        states = history.states(history.partitions(stream), request.window)
+        ranges = plan_ranges(stream, frames_topic, request.window, states)
         total = sum(r.count for r in ranges)
-        run = _Run(settings, detector, output, stream, done, total, show_progress)
+        run = _open_run(settings, admin, request, detector or _load(settings), total, show_progress)
         setup = time.monotonic() - began
         try:
             for msg in history.read(ranges, stall_s=max(30.0, kafka.connect_timeout_s)):
@@ -126,6 +112,36 @@ def run_replay(
     finally:
         history.close()
     return run.summary(total, setup, time.monotonic() - began - setup)
+
+
+def _check_request(
+    settings: InferenceSettings, request: ReplayRequest, detector: Detector | None
+) -> str:
+    """The frames topic, once what needs no broker is known to be valid."""
+    frames_topic = settings.kafka.topics.frames(request.stream)  # refuses an illegal id
+    if request.output is not None:
+        check_output_topic(request.output, settings.kafka.topics)
+    if detector is None and not settings.model_server_url:
+        from framewire.models.zoo import get_spec
+
+        get_spec(settings.model)  # an unknown model fails before any Kafka work
+    return frames_topic
+
+
+def _open_run(
+    settings: InferenceSettings, admin: AdminClient, request: ReplayRequest, detector: Detector,
+    total: int, show_progress: bool,
+) -> _Run:
+    """Create the output topic, list what it already holds and set the loop up."""
+    kafka, stream, info = settings.kafka, request.stream, detector.info
+    output = request.output or default_output_topic(
+        kafka.topics, stream, info.model_id, info.version)
+    prepare_output(kafka, admin, output, stream)
+    done = existing_results(kafka, output, kafka.topics.frames(stream), info.model_id,
+                            info.version)
+    log.info("replaying %s (%s) with %s %s into %s; %d frames already there",
+             stream, request.window, info.model_id, info.version, output, len(done))
+    return _Run(settings, detector, output, stream, done, total, show_progress)
 
 
 def _load(settings: InferenceSettings) -> Detector:
