@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from confluent_kafka import Message
+from confluent_kafka import KafkaException, Message
 from confluent_kafka.admin import AdminClient
 
 from framewire.core.admin import ensure_topics, results_topic
@@ -34,10 +34,19 @@ REPLAY_WORKER = "replay"
 _PUBLISH_ATTEMPTS = 3
 
 
-def prepare_output(kafka: KafkaSettings, admin: AdminClient, output: str, stream: str) -> None:
-    """Create the output topic with the results topics' policy (retention, replication)."""
+def prepare_output(kafka: KafkaSettings, admin: AdminClient, output: str, stream: str) -> bool:
+    """Create the output topic with the results topics' policy (retention, replication)
+    unless it exists (its configs are then left as they are); True when it was created, and
+    so holds nothing yet."""
+    try:
+        existing = admin.list_topics(timeout=kafka.connect_timeout_s).topics
+    except KafkaException as exc:
+        raise KafkaUnavailableError(f"cannot list topics: {exc}") from None
+    if output in existing:
+        return False
     spec = dataclasses.replace(results_topic(kafka.topics, stream, kafka.topic_policy), name=output)
     ensure_topics(admin, [spec], kafka.connect_timeout_s)
+    return True
 
 
 def existing_results(

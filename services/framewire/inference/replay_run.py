@@ -136,9 +136,11 @@ def _open_run(
     kafka, stream, info = settings.kafka, request.stream, detector.info
     output = request.output or default_output_topic(
         kafka.topics, stream, info.model_id, info.version)
-    prepare_output(kafka, admin, output, stream)
-    done = existing_results(kafka, output, kafka.topics.frames(stream), info.model_id,
-                            info.version)
+    done: set[FrameKey] = set()
+    # A topic just created holds nothing (and its metadata may not have spread yet).
+    if not prepare_output(kafka, admin, output, stream):
+        done = existing_results(kafka, output, kafka.topics.frames(stream), info.model_id,
+                                info.version)
     log.info("replaying %s (%s) with %s %s into %s; %d frames already there",
              stream, request.window, info.model_id, info.version, output, len(done))
     return _Run(settings, detector, output, stream, done, total, show_progress)
