@@ -68,8 +68,10 @@ def test_replay_gives_the_live_results_for_the_same_frames_and_model(
     worker = WorkerThread(settings).start()
     live = read_results(kafka_settings, kafka_settings.topics.results("cam"), 24)
     worker.stop()
-    # When the recorded range is replayed with the same model
-    summary = run_replay(settings, ReplayRequest("cam", recording.window()))
+    # When the recorded range is replayed with the same model, with the THROUGHPUT hint the
+    # command uses (the worker ran with LATENCY)
+    throughput = settings.model_copy(update={"performance_hint": "THROUGHPUT"})
+    summary = run_replay(throughput, ReplayRequest("cam", recording.window()))
     # Then each frame has one replayed result, equal to the live one but for its provenance
     replayed = read_results(kafka_settings, summary.output, 24)
     assert summary.output.startswith(kafka_settings.topics.results("cam") + "." + OIDV4 + "-")
