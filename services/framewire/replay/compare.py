@@ -71,7 +71,12 @@ def format_table(agreement: Agreement, name_a: str, name_b: str) -> str:
 
 
 def plot(agreement: Agreement, path: str) -> None:
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        from framewire.core.errors import ConfigError
+
+        raise ConfigError("--plot needs matplotlib (pip install 'framewire[test]' or matplotlib)") from None
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
