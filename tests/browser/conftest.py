@@ -25,7 +25,9 @@ def dashboard_settings(kafka: KafkaSettings, **extra: object) -> DashboardSettin
     return DashboardSettings(kafka=kafka, **{**fields, **extra})
 
 
-@pytest.fixture(scope="session")
+# Module scope: sync Playwright keeps an event loop running in this thread while it is
+# open, which would break asyncio.run() in any test collected after the browser tests.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(

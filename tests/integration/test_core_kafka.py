@@ -70,6 +70,12 @@ def test_changed_retention_is_applied_to_an_existing_topic(kafka_settings):
     topics = kafka_settings.topics
     ensure_topics(admin, stream_topics(topics, "cam", TopicPolicy()))
     ensure_topics(admin, stream_topics(topics, "cam", TopicPolicy(frames_retention_ms=60_000)))
+    # The change travels through the KRaft metadata log: give the broker a moment to apply it.
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if read_topic_configs(admin, [topics.frames("cam")])[topics.frames("cam")]["retention.ms"] == "60000":
+            break
+        time.sleep(0.2)
     assert read_topic_configs(admin, [topics.frames("cam")])[topics.frames("cam")]["retention.ms"] == "60000"
 
 
