@@ -37,7 +37,6 @@ class KafkaIO:
     ) -> None:
         self._s = settings
         self.consumer = consumer
-        self.producer = producer
         self._admin = admin
         self._paused: set[TP] = set()
         self._ensured: set[str] = set()
@@ -45,7 +44,13 @@ class KafkaIO:
             producer, consumer.consumer_group_metadata, settings.kafka.topics,
             worker_id=settings.worker_id, dlq_max_value_bytes=settings.dlq_max_value_bytes,
             timeout_s=max(10.0, settings.kafka.connect_timeout_s),
+            producer_factory=lambda: _transactional_producer(settings),
         )
+
+    @property
+    def producer(self) -> Producer:
+        """The transactional producer in use (the publisher may have replaced it)."""
+        return self.publisher.producer
 
     @classmethod
     def open(cls, settings: InferenceSettings) -> KafkaIO:
@@ -65,16 +70,7 @@ class KafkaIO:
                 "topic.metadata.refresh.interval.ms": settings.metadata_refresh_ms,
             },
         )
-        producer = make_producer(
-            k, transactional_id=settings.transactional_id, **{
-                "linger.ms": 1,
-                # Back off briefly when a new transaction races the previous one's markers.
-                "retry.backoff.ms": 10,
-                "transaction.timeout.ms": settings.transaction_timeout_ms,
-                "client.id": f"fw-inference-{settings.worker_id}",
-            },
-        )
-        io = cls(settings, consumer, producer, admin)
+        io = cls(settings, consumer, _transactional_producer(settings), admin)
         io.publisher.init()
         return io
 
@@ -154,7 +150,23 @@ class KafkaIO:
         try:
             self.consumer.close()
         finally:
-            self.producer.flush(5.0)
+            try:
+                self.publisher.producer.flush(5.0)
+            except KafkaException as exc:  # a fatal producer must not hide why we stopped
+                log.warning("producer not flushed at close: %s", exc)
+
+
+def _transactional_producer(settings: InferenceSettings) -> Producer:
+    """The worker's producer; called again to replace one a broker outage left unusable."""
+    return make_producer(
+        settings.kafka, transactional_id=settings.transactional_id, **{
+            "linger.ms": 1,
+            # Back off briefly when a new transaction races the previous one's markers.
+            "retry.backoff.ms": 10,
+            "transaction.timeout.ms": settings.transaction_timeout_ms,
+            "client.id": f"fw-inference-{settings.worker_id}",
+        },
+    )
 
 
 def _create_missing(admin: AdminClient, specs: list[Any]) -> None:

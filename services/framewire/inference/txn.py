@@ -3,11 +3,20 @@
 ``TxnPublisher.publish`` is called by the worker when a cycle's inference is done (and from
 the revoke callback before partitions move). Either everything of the cycle becomes visible
 to read_committed readers together with the consumer offsets, or nothing does.
+
+Across a broker outage librdkafka can leave a transactional producer unusable: an abort
+that cannot reach the broker, a fatal "invalid transaction state", or a
+``send_offsets_to_transaction`` that ignores its timeout and never returns (librdkafka
+issues 5456 and 5511). Each blocking call therefore runs with a hard deadline, and when a
+``producer_factory`` is given the publisher replaces such a producer by a new one under
+the same transactional id (whose initialisation fences the old one and aborts its open
+transaction on the broker); the cycle is then reported aborted and read again.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +32,43 @@ from framewire.inference.wire import dead_letter_value, drop_value, result_value
 log = logging.getLogger(__name__)
 
 _COMMIT_RETRIES = 5
+# Timeout given to librdkafka for each transactional call of a cycle: short, so that a
+# broker that is back is noticed soon (a timed-out call is retried or the cycle aborted).
+_CALL_TIMEOUT_S = 5.0
+# A blocking transactional call still running this long after its own timeout is stuck.
+_STUCK_GRACE_S = 2.0
+# How long a replaced producer keeps trying to register with the broker before giving up.
+_RESET_LIMIT_S = 120.0
+# librdkafka errors meaning another instance with our transactional id took over.
+_FENCED = {KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH}
+
+
+class ProducerStuck(Exception):
+    """A blocking transactional call did not return within its timeout and the grace."""
+
+
+def guarded(what: str, timeout_s: float, call: Callable[..., Any], *args: Any) -> Any:
+    """``call(*args)`` on a daemon thread; ProducerStuck if it outlives ``timeout_s`` + grace.
+
+    Called for every blocking transactional operation: librdkafka may not honour the
+    timeout it was given, and a stuck call must not take the worker with it.
+    """
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = call(*args)
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name=f"txn-{what}", daemon=True)
+    thread.start()
+    thread.join(timeout_s + _STUCK_GRACE_S)
+    if thread.is_alive():
+        raise ProducerStuck(f"{what} did not return within {timeout_s + _STUCK_GRACE_S:.0f}s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
 
 
 class TransactionAborted(Exception):
@@ -35,9 +81,11 @@ class TxnPublisher:
     def __init__(
         self, producer: Producer, group_metadata: Callable[[], Any], topics: Topics,
         *, worker_id: str, dlq_max_value_bytes: int, timeout_s: float,
-        results_topic: str | None = None,
+        results_topic: str | None = None, producer_factory: Callable[[], Producer] | None = None,
     ) -> None:
         self._producer = producer
+        # Builds a fresh producer with the same transactional id, to replace a broken one.
+        self._factory = producer_factory
         # Set by a replay: every result goes to this topic instead of the stream's own.
         self._results_topic = results_topic
         self._group_metadata = group_metadata
@@ -45,12 +93,18 @@ class TxnPublisher:
         self._worker_id = worker_id
         self._dlq_max = dlq_max_value_bytes
         self._timeout_s = timeout_s
+        self._call_s = min(timeout_s, _CALL_TIMEOUT_S)
+
+    @property
+    def producer(self) -> Producer:
+        """The producer in use (a new one after a replacement)."""
+        return self._producer
 
     def init(self) -> None:
         """Register the transactional id, fencing any older producer with the same id."""
         try:
-            self._producer.init_transactions(self._timeout_s)
-        except KafkaException as exc:
+            guarded("init", self._timeout_s, self._producer.init_transactions, self._timeout_s)
+        except (KafkaException, ProducerStuck) as exc:
             raise KafkaUnavailableError(f"cannot initialise transactions: {exc}") from None
 
     def publish(
@@ -72,12 +126,14 @@ class TxnPublisher:
                 self._produce(self._topics.drops, d.stream_id, drop_value(d))
             offsets = [TopicPartition(t, p, o) for (t, p), o in positions.items()]
             if offsets:
-                self._producer.send_offsets_to_transaction(
-                    offsets, self._group_metadata(), self._timeout_s
-                )
+                guarded("send offsets", self._call_s, self._producer.send_offsets_to_transaction,
+                        offsets, self._group_metadata(), self._call_s)
             self._commit()
         except KafkaException as exc:
             self._on_error(exc)
+        except ProducerStuck as exc:
+            self._replace(str(exc))
+            raise TransactionAborted(str(exc)) from None
 
     def _produce(self, topic: str, key: str | bytes, value: bytes) -> None:
         while True:
@@ -91,7 +147,7 @@ class TxnPublisher:
     def _commit(self) -> None:
         for attempt in range(_COMMIT_RETRIES):
             try:
-                self._producer.commit_transaction(self._timeout_s)
+                guarded("commit", self._call_s, self._producer.commit_transaction, self._call_s)
                 return
             except KafkaException as exc:
                 error: KafkaError = exc.args[0]
@@ -102,14 +158,54 @@ class TxnPublisher:
 
     def _on_error(self, exc: KafkaException) -> None:
         error: KafkaError = exc.args[0]
-        if error.txn_requires_abort() or (error.retriable() and not error.fatal()):
+        if error.code() in _FENCED:
+            raise KafkaUnavailableError(
+                f"another worker took over this transactional id ({error.name()}): {error}"
+            ) from None
+        if error.fatal():
+            self._replace(f"fatal producer error: {error}")
+            raise TransactionAborted(str(error)) from None
+        if error.txn_requires_abort() or error.retriable():
             log.warning("aborting transaction: %s", error)
             self.abort()
             raise TransactionAborted(str(error)) from None
         raise KafkaUnavailableError(f"transaction failed ({error.name()}): {error}") from None
 
     def abort(self) -> None:
+        """Abort the open transaction; a producer that cannot is replaced (see module doc)."""
         try:
-            self._producer.abort_transaction(self._timeout_s)
-        except KafkaException as exc:
-            raise KafkaUnavailableError(f"cannot abort transaction: {exc}") from None
+            guarded("abort", self._call_s, self._producer.abort_transaction, self._call_s)
+        except (KafkaException, ProducerStuck) as exc:
+            self._replace(f"cannot abort transaction: {exc}")
+
+    def _replace(self, why: str) -> None:
+        """Swap in a new producer under the same transactional id, retrying its registration
+        until the broker answers (at most ``_RESET_LIMIT_S``); KafkaUnavailableError if none.
+
+        A registration that timed out is resumed on the same producer: a second producer
+        would be fenced when the first one's registration completes in the background.
+        """
+        if self._factory is None:
+            raise KafkaUnavailableError(why)
+        log.warning("replacing the transactional producer: %s", why)
+        deadline = time.monotonic() + _RESET_LIMIT_S
+        producer = self._factory()
+        while True:
+            try:
+                guarded("init", self._call_s, producer.init_transactions, self._call_s)
+                self._producer = producer
+                log.warning("transactional producer replaced")
+                return
+            except ProducerStuck as exc:
+                problem: Exception = exc
+                producer = self._factory()
+            except KafkaException as exc:
+                problem = exc
+                if not exc.args[0].retriable():
+                    producer = self._factory()
+            if time.monotonic() > deadline:
+                raise KafkaUnavailableError(
+                    f"{why}; and no new producer could register: {problem}"
+                ) from None
+            log.warning("new transactional producer not registered yet: %s", problem)
+            time.sleep(1.0)

@@ -1,0 +1,235 @@
+"""The whole pipeline (gateway, inference, aggregator, dashboard as processes) with eight
+streams on a private broker: first a soak, then the broker stopped for 10 s.
+
+Soak: no errors, resident memory of each service growing under 5 % from the first third
+of the run to the last, capture-to-result latency percentiles stable, nothing
+dead-lettered. CI soaks 30 s; the 10-minute soak is
+``pytest -m "reliability and slow" tests/reliability/test_pipeline_faults.py``.
+
+Outage: the broker is killed for 10 s and started again; every service must resume by
+itself within 15 s, memory must stay bounded, the frames lost are counted by reason, and
+every frame on the broker still ends with exactly one result or drop record.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from framewire.broker.local import LocalBroker
+from framewire.core.config import KafkaSettings
+from framewire.core.errors import FramewireError
+from framewire.gateway.testing import spec, write_specs
+from framewire.inference.testing import coverage, create_streams, read_until_covered
+from framewire.samples import make_samples
+from framewire.v1.ops_pb2 import DropRecord
+from reliability.procs import Service, free_port, kafka_env, wait_until
+from reliability.watch import PipelineWatch
+
+pytestmark = pytest.mark.reliability
+
+STREAMS = [f"c{i}" for i in range(8)]
+FPS = 5
+MODEL = "ssd-mobilenet-v2-oidv4"
+OUTAGE_S = 10.0
+RECOVERY_LIMIT_S = 15.0
+SERVICES = ("gateway", "inference", "aggregator", "dashboard")
+
+
+@dataclass
+class Pipeline:
+    kafka: KafkaSettings
+    broker: LocalBroker
+    services: dict[str, Service]
+    watch: PipelineWatch
+    dashboard_url: str
+
+    def rss(self) -> dict[str, float]:
+        return {name: s.rss_mib() for name, s in self.services.items()}
+
+    def results_seen(self) -> int:
+        try:
+            reply = httpx.get(f"{self.dashboard_url}/api/streams", timeout=2)
+            return sum(s["live"]["results_seen"] for s in reply.json()["streams"])
+        except (httpx.HTTPError, ValueError, KeyError):
+            return -1
+
+    def dashboard_ready(self) -> bool:
+        try:
+            return httpx.get(f"{self.dashboard_url}/readyz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
+def service_envs(kafka: KafkaSettings, tmp: Path) -> dict[str, dict[str, str]]:
+    base = {**kafka_env(kafka), "FW_KAFKA_CONNECT_TIMEOUT_S": "5"}
+    return {
+        "gateway": {**base, "FW_GATEWAY_ASSIGNMENT": "all", "FW_GATEWAY_METRICS_PORT": "0",
+                    "FW_GATEWAY_STATUS_INTERVAL_S": "1", "FW_GATEWAY_DELIVERY_TIMEOUT_MS": "4000",
+                    "FW_GATEWAY_MEDIA_ROOTS": str(tmp)},
+        "inference": {**base, "FW_INFERENCE_MODEL": MODEL, "FW_INFERENCE_HTTP_PORT": "-1",
+                      "FW_INFERENCE_WORKER_ID": "soak", "FW_INFERENCE_METADATA_REFRESH_MS": "1000",
+                      "FW_INFERENCE_SESSION_TIMEOUT_MS": "6000"},
+        "aggregator": {**base, "FW_AGGREGATOR_METRICS_PORT": "0", "FW_AGGREGATOR_WEB_PORT": "0",
+                       "FW_AGGREGATOR_DATA_DIR": str(tmp / "agg"), "FW_AGGREGATOR_TUMBLING_S": "2",
+                       "FW_AGGREGATOR_HOPPING_S": "4", "FW_AGGREGATOR_HOPPING_STEP_S": "2",
+                       "FW_AGGREGATOR_DISCOVER_S": "2"},
+        "dashboard": {**base, "FW_DASHBOARD_PORT": str(free_port()),
+                      "FW_DASHBOARD_TOPIC_REFRESH_S": "1", "FW_DASHBOARD_MEDIA_ROOTS": str(tmp)},
+    }
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
+    tmp = tmp_path_factory.mktemp("pipeline")
+    # A short broker session lets the restarted broker take its partitions back quickly.
+    broker = LocalBroker(tmp / "broker", port=free_port(), controller_port=free_port(),
+                         extra_config={"broker.session.timeout.ms": "2000",
+                                       "broker.heartbeat.interval.ms": "500"})
+    try:
+        broker.start()
+    except FramewireError as exc:
+        pytest.fail(f"a private broker is needed for the pipeline tests: {exc}")
+    kafka = KafkaSettings(bootstrap=broker.bootstrap, topic_prefix=f"p{uuid.uuid4().hex[:8]}.")
+    clip = make_samples(tmp / "media", width=320, height=240, fps=FPS, seconds=4.0, names=("coffee",))[0]
+    create_streams(kafka, STREAMS)
+    write_specs(kafka, [spec(s, f"file://{clip}", fps=FPS) for s in STREAMS])
+    envs = service_envs(kafka, tmp)
+    services = {n: Service(n, [n], envs[n], tmp / f"{n}.log").start() for n in SERVICES}
+    watch = PipelineWatch(kafka, STREAMS)
+    running = Pipeline(kafka, broker, services, watch,
+                       f"http://127.0.0.1:{envs['dashboard']['FW_DASHBOARD_PORT']}")
+    try:
+        flowing = wait_until(lambda: all(watch.results(s) for s in STREAMS)
+                             and watch.stats_after(0) > 0 and running.results_seen() > 0, 90)
+        assert flowing, {n: s.log_text()[-600:] for n, s in services.items()}
+        yield running
+    finally:
+        for service in services.values():
+            service.stop()
+        watch.close()
+        broker.kill()
+
+
+def thirds(values: list[float]) -> tuple[list[float], list[float]]:
+    third = max(1, len(values) // 3)
+    return values[:third], values[-third:]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
+
+
+def error_lines(text: str) -> list[str]:
+    return [ln for ln in text.splitlines() if " ERROR " in ln or "Traceback" in ln]
+
+
+@pytest.mark.parametrize("soak_s", [30.0, pytest.param(600.0, marks=pytest.mark.slow)])
+def test_eight_streams_soak_without_errors_growth_or_drift(pipeline: Pipeline, soak_s: float) -> None:
+    # Given the pipeline running eight 5 fps streams, warmed up
+    time.sleep(5.0)
+    started_ns = time.time_ns()
+    # When it runs for the soak period, its memory sampled every second
+    samples: dict[str, list[float]] = {n: [] for n in SERVICES}
+    deadline = time.monotonic() + soak_s
+    while time.monotonic() < deadline:
+        for name, rss in pipeline.rss().items():
+            samples[name].append(rss)
+        time.sleep(1.0)
+    # Then every service is alive and logged no error, and nothing was dead-lettered
+    assert all(s.alive() for s in pipeline.services.values())
+    errors = {n: error_lines(s.log_text()) for n, s in pipeline.services.items()}
+    assert not any(errors.values()), errors
+    assert pipeline.watch.dead_letters() == 0
+    # And resident memory grew less than 5 % from the first third of the run to the last
+    growth = {}
+    for name, rss in samples.items():
+        first, last = thirds(rss)
+        growth[name] = statistics.median(last) / statistics.median(first) - 1
+    assert all(g < 0.05 for g in growth.values()), growth
+    # And capture-to-result latency percentiles of the last third match the first third's
+    latencies = [r.latency_ms for s in STREAMS for r in pipeline.watch.results(s)
+                 if r.result_time_ns > started_ns]
+    first, last = thirds(sorted(latencies, key=lambda _: 0))  # keep arrival order
+    p50 = (percentile(first, 50), percentile(last, 50))
+    p95 = (percentile(first, 95), percentile(last, 95))
+    assert p50[1] < 1.5 * p50[0] + 50 and p95[1] < 1.5 * p95[0] + 100, (p50, p95)
+    # And every stream kept its rate (results per second close to 5)
+    per_stream = Counter(s for s in STREAMS for r in pipeline.watch.results(s)
+                         if r.result_time_ns > started_ns)
+    assert all(n > 0.7 * FPS * soak_s for n in per_stream.values()), per_stream
+    print(f"RELIABILITY soak {soak_s:.0f}s: rss_growth={ {n: f'{g:+.1%}' for n, g in growth.items()} } "
+          f"rss_mib={ {n: round(statistics.median(v)) for n, v in samples.items()} } "
+          f"p50_ms={p50[0]:.0f}->{p50[1]:.0f} p95_ms={p95[0]:.0f}->{p95[1]:.0f} "
+          f"results={sum(per_stream.values())}")
+
+
+def recovered(pipeline: Pipeline, up_ns: int, results_at_up: int) -> dict[str, bool]:
+    w = pipeline.watch
+    return {
+        "gateway": all(any(f.capture_time_ns > up_ns for f in w.frames(s)) for s in STREAMS),
+        "inference": all(any(r.result_time_ns > up_ns for r in w.results(s)) for s in STREAMS),
+        "aggregator": w.stats_after(up_ns) > 0,
+        "dashboard": pipeline.dashboard_ready() and pipeline.results_seen() > results_at_up,
+    }
+
+
+def test_broker_outage_every_service_recovers_and_losses_are_counted(pipeline: Pipeline) -> None:
+    # Given the running pipeline and its memory before
+    before = pipeline.rss()
+    peak = dict(before)
+    # When the broker is killed for 10 s and started again
+    pipeline.broker.kill()
+    down_until = time.monotonic() + OUTAGE_S
+    while time.monotonic() < down_until:
+        peak = {n: max(peak[n], rss) for n, rss in pipeline.rss().items()}
+        time.sleep(0.5)
+    pipeline.broker.start()
+    up_ns, up = time.time_ns(), time.monotonic()
+    results_at_up = pipeline.results_seen()
+    # Then each service resumes by itself within 15 s of the broker being back
+    recovery: dict[str, float] = {}
+    while len(recovery) < len(SERVICES) and time.monotonic() - up < 3 * RECOVERY_LIMIT_S:
+        for name, ok in recovered(pipeline, up_ns, results_at_up).items():
+            if ok and name not in recovery:
+                recovery[name] = time.monotonic() - up
+        peak = {n: max(peak[n], rss) for n, rss in pipeline.rss().items()}
+        time.sleep(0.25)
+    assert set(recovery) == set(SERVICES), (recovery, {n: s.log_text()[-800:]
+                                                       for n, s in pipeline.services.items()})
+    assert all(s < RECOVERY_LIMIT_S for s in recovery.values()), recovery
+    assert all(s.alive() for s in pipeline.services.values())
+    # And memory stayed bounded: no service grew by more than 64 MiB
+    assert all(peak[n] - before[n] < 64 for n in SERVICES), (before, peak)
+    # And the frames the gateway lost are counted per stream with their reason, and cover
+    # every gap in the published sequence numbers
+    gateway_code = pipeline.services["gateway"].stop()
+    drops = [d for d in pipeline.watch.drops() if d.service == "gateway"]
+    lost_by_reason = Counter(DropRecord.Reason.Name(d.reason) for d in drops for _ in range(d.count))
+    for stream in STREAMS:
+        sequences = sorted(f.sequence for f in pipeline.watch.frames(stream))
+        assert len(sequences) == len(set(sequences)), f"{stream}: a frame published twice"
+        gaps = sequences[-1] - sequences[0] + 1 - len(sequences)
+        counted = sum(d.count for d in drops if d.stream_id == stream)
+        assert 0 < gaps <= counted, (stream, gaps, counted)
+    # And every frame on the broker ends with exactly one result or drop record
+    sent = {s: 1 + max(f.offset for f in pipeline.watch.frames(s)) for s in STREAMS}
+    results, inference_drops = read_until_covered(pipeline.kafka, sent, 60)
+    seen = coverage(results, inference_drops)
+    for stream, n in sent.items():
+        counts = Counter(seen.get((pipeline.kafka.topics.frames(stream), 0), []))
+        assert sorted(counts) == list(range(n)) and max(counts.values()) == 1, stream
+    assert gateway_code == 0
+    print(f"RELIABILITY outage {OUTAGE_S:.0f}s: recovery_s={ {n: round(s, 1) for n, s in recovery.items()} } "
+          f"rss_growth_mib={ {n: round(peak[n] - before[n], 1) for n in SERVICES} } "
+          f"gateway_lost={dict(lost_by_reason)} "
+          f"inference_dropped={sum(d.count for d in inference_drops)} duplicates=0")
