@@ -1,0 +1,121 @@
+"""The inference publisher's recovery paths, driven by a producer that misbehaves the way
+librdkafka did in the broker-outage test: a call that never returns, an abort that cannot
+reach the broker, a fatal state, a fence by another worker. (The outage test proves the
+same on the real broker; here each path is forced deterministically.)"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from confluent_kafka import KafkaError, KafkaException
+
+from framewire.core.errors import KafkaUnavailableError
+from framewire.core.topics import Topics
+from framewire.inference import txn
+from framewire.inference.txn import TransactionAborted, TxnPublisher
+
+pytestmark = pytest.mark.reliability
+
+
+def failure(code: int, *, fatal: bool = False, retriable: bool = False,
+            abort: bool = False) -> KafkaException:
+    return KafkaException(KafkaError(code, "injected", fatal=fatal, retriable=retriable,
+                                     txn_requires_abort=abort))
+
+
+class ScriptedProducer:
+    """Records calls; ``send_offsets`` and ``abort`` do what the script says."""
+
+    def __init__(self, send_offsets: Any = None, abort: Any = None) -> None:
+        self.calls: list[str] = []
+        self._send_offsets, self._abort = send_offsets, abort
+        self.release = threading.Event()
+
+    def init_transactions(self, timeout: float) -> None:
+        self.calls.append("init")
+
+    def begin_transaction(self) -> None:
+        self.calls.append("begin")
+
+    def produce(self, *args: Any, **kwargs: Any) -> None:
+        self.calls.append("produce")
+
+    def poll(self, timeout: float) -> int:
+        return 0
+
+    def send_offsets_to_transaction(self, *args: Any) -> None:
+        self.calls.append("send_offsets")
+        if self._send_offsets == "hang":
+            self.release.wait(30)
+        elif self._send_offsets is not None:
+            raise self._send_offsets
+
+    def commit_transaction(self, timeout: float) -> None:
+        self.calls.append("commit")
+
+    def abort_transaction(self, timeout: float) -> None:
+        self.calls.append("abort")
+        if self._abort is not None:
+            raise self._abort
+
+
+@pytest.fixture(autouse=True)
+def short_deadlines(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(txn, "_CALL_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(txn, "_STUCK_GRACE_S", 0.2)
+
+
+def publisher(first: ScriptedProducer, spares: list[ScriptedProducer]) -> TxnPublisher:
+    return TxnPublisher(first, lambda: None, Topics("t."), worker_id="w", dlq_max_value_bytes=0,
+                        timeout_s=10, producer_factory=lambda: spares.pop(0))
+
+
+def publish_one_offset(pub: TxnPublisher) -> None:
+    pub.publish([], [], [], {("t.frames.a", 0): 5})
+
+
+def test_a_send_offsets_that_never_returns_gets_the_producer_replaced() -> None:
+    # Given a producer whose send_offsets_to_transaction hangs, and a healthy spare
+    stuck, spare = ScriptedProducer(send_offsets="hang"), ScriptedProducer()
+    pub = publisher(stuck, [spare])
+    # When a cycle is published
+    with pytest.raises(TransactionAborted, match="did not return"):
+        publish_one_offset(pub)
+    stuck.release.set()
+    # Then the spare was registered and is used for the next cycle, which commits
+    assert pub.producer is spare and spare.calls == ["init"]
+    publish_one_offset(pub)
+    assert spare.calls[-2:] == ["send_offsets", "commit"]
+
+
+def test_an_abort_that_cannot_reach_the_broker_replaces_the_producer() -> None:
+    # Given a retriable send failure and an abort that times out (broker down)
+    broken = ScriptedProducer(send_offsets=failure(KafkaError._TRANSPORT, retriable=True),
+                              abort=failure(KafkaError._TIMED_OUT, retriable=True))
+    spare = ScriptedProducer()
+    pub = publisher(broken, [spare])
+    # When a cycle is published, then it is aborted and a new producer takes over
+    with pytest.raises(TransactionAborted):
+        publish_one_offset(pub)
+    assert "abort" in broken.calls and pub.producer is spare
+
+
+def test_a_fatal_producer_error_replaces_the_producer() -> None:
+    broken = ScriptedProducer(send_offsets=failure(KafkaError.INVALID_TXN_STATE, fatal=True))
+    spare = ScriptedProducer()
+    pub = publisher(broken, [spare])
+    with pytest.raises(TransactionAborted):
+        publish_one_offset(pub)
+    assert pub.producer is spare
+
+
+def test_being_fenced_by_another_worker_stops_the_worker() -> None:
+    # Given another instance with the same transactional id took over
+    fenced = ScriptedProducer(send_offsets=failure(KafkaError._FENCED, fatal=True))
+    pub = publisher(fenced, [ScriptedProducer()])
+    # Then this one stops with the reason instead of fencing it back
+    with pytest.raises(KafkaUnavailableError, match="another worker took over"):
+        publish_one_offset(pub)
+    assert pub.producer is fenced
