@@ -6,7 +6,7 @@ Extends the inference tests' 1,000-message fuzz: ten times as many, more kinds o
 as ``framewire inference``. It runs with freshness ``none`` so that every message is
 inspected: under ``latest`` a flood published faster than real time is partly skipped as
 stale before its JPEG is decoded (each such offset then has a drop record instead; see
-docs/reliability.md). CI runs 2,500 messages; the 10,000 run is marked slow:
+docs/reliability.md). CI runs 2,000 messages; the 10,000 run is marked slow:
 ``pytest -m "reliability and slow" tests/reliability/test_frames_fuzz.py``.
 """
 
@@ -109,7 +109,7 @@ def publish_bad(kafka: KafkaSettings, count: int) -> list[int]:
     return offsets
 
 
-@pytest.mark.parametrize("messages", [2_500, pytest.param(10_000, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("messages", [2_000, pytest.param(10_000, marks=pytest.mark.slow)])
 def test_bad_frames_are_each_dead_lettered_and_the_worker_lives_on(
     kafka_settings: KafkaSettings, tmp_path: Path, messages: int
 ) -> None:

@@ -3,8 +3,9 @@ killed one, restarted, takes a share back before the next loss.
 
 Extends the integration test of two gateways (one kill) to repeated losses of either
 gateway, measuring how long each move takes and how long each stream went without a
-frame. No frame number may be published twice or out of order across the moves. The
-longer run is ``pytest -m "reliability and slow" tests/reliability/test_gateway_loss.py``.
+frame. No frame number may be published twice or out of order across the moves. CI loses
+one gateway and brings it back; the slow run loses six in turn:
+``pytest -m "reliability and slow" tests/reliability/test_gateway_loss.py``.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def longest_gap_s(reader: TopicReader, stream: str, since_ns: int) -> float:
     return max(((b - a) / 1e9 for a, b in itertools.pairwise(times)), default=0.0)
 
 
-@pytest.mark.parametrize("losses", [2, pytest.param(8, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("losses", [1, pytest.param(6, marks=pytest.mark.slow)])
 def test_streams_survive_gateways_lost_in_turn(kafka_settings: KafkaSettings, tmp_path: Path,
                                                 losses: int) -> None:
     # Given six streams shared by two gateway processes

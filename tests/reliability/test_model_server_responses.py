@@ -24,7 +24,7 @@ pytestmark = pytest.mark.reliability
 
 MODEL = "blazeface-short"
 TOKEN = "model-server-token-0123456789"
-HTTP_TIMEOUT_S = 1.5
+HTTP_TIMEOUT_S = 1.0
 
 
 def info_doc(url: str, **changes: object) -> bytes:
@@ -191,8 +191,8 @@ def test_a_trickling_server_cannot_hold_a_service_forever(rogue: Callable) -> No
 
 def test_a_trickling_download_is_abandoned_too(rogue: Callable,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given a download limit of 3 s and a file served one byte every 0.2 s
-    monkeypatch.setenv("FW_MODELS_DOWNLOAD_TIMEOUT_S", "3")
+    # Given a download limit of 2 s and a file served one byte every 0.2 s
+    monkeypatch.setenv("FW_MODELS_DOWNLOAD_TIMEOUT_S", "2")
     routes: dict[str, Route] = {"/file": trickle(b"\0" * 5000, 0.2)}
     base = rogue(routes)
     routes[f"/models/{MODEL}"] = fixed(info_doc(f"{base}/file"))

@@ -197,7 +197,7 @@ def find_secrets(texts: dict[str, Any], planted: dict[str, str]) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("wrong", ["password", "ca"])
+@pytest.mark.parametrize("wrong", ["password", pytest.param("ca", marks=pytest.mark.slow)])
 def test_wrong_credentials_stop_every_service_with_a_clear_error(
     secure_env: dict[str, str], tmp_path: Path, wrong: str
 ) -> None:

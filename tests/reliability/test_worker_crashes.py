@@ -29,7 +29,7 @@ STREAMS = [f"k{i}" for i in range(4)]
 FPS = 8
 SESSION_TIMEOUT_MS = 6000  # the broker's group.min.session.timeout.ms
 # Time after the group has noticed a death within which work must have resumed.
-RECOVERY_GRACE_S = 9.0
+RECOVERY_GRACE_S = 7.0
 
 
 def worker(kafka: KafkaSettings, worker_id: str, log: Path) -> Service:
@@ -50,7 +50,7 @@ def longest_silence_s(results: list, streams: list[str]) -> float:
 
 
 @pytest.mark.parametrize(("run_s", "every_s"), [
-    (16.0, 4.0), pytest.param(180.0, 3.0, marks=pytest.mark.slow),
+    (8.0, 4.0), pytest.param(180.0, 3.0, marks=pytest.mark.slow),
 ])
 def test_sigkilled_workers_lose_and_duplicate_no_frame(
     kafka_settings: KafkaSettings, tmp_path: Path, run_s: float, every_s: float

@@ -112,7 +112,15 @@ class KafkaIO:
         return list(self._paused)
 
     def forget(self, tp: TP) -> None:
-        self._paused.discard(tp)
+        """The partition left this worker (revoked or lost). Its pause is lifted as well:
+        librdkafka keeps a partition paused across a rebalance, so one paused when it was
+        lost would never be fetched again once the group gave it back."""
+        if tp in self._paused:
+            self._paused.discard(tp)
+            try:
+                self.consumer.resume([TopicPartition(*tp)])
+            except KafkaException as exc:
+                log.debug("resume of %s[%s] on leaving: %s", tp[0], tp[1], exc)
 
     def seek(self, tp: TP, offset: int) -> None:
         self.consumer.seek(TopicPartition(tp[0], tp[1], offset))

@@ -34,9 +34,9 @@ log = logging.getLogger(__name__)
 _COMMIT_RETRIES = 5
 # Timeout given to librdkafka for each transactional call of a cycle: short, so that a
 # broker that is back is noticed soon (a timed-out call is retried or the cycle aborted).
-_CALL_TIMEOUT_S = 5.0
+_CALL_TIMEOUT_S = 3.0
 # A blocking transactional call still running this long after its own timeout is stuck.
-_STUCK_GRACE_S = 2.0
+_STUCK_GRACE_S = 1.0
 # How long a replaced producer keeps trying to register with the broker before giving up.
 _RESET_LIMIT_S = 120.0
 # librdkafka errors meaning another instance with our transactional id took over.
@@ -208,4 +208,4 @@ class TxnPublisher:
                     f"{why}; and no new producer could register: {problem}"
                 ) from None
             log.warning("new transactional producer not registered yet: %s", problem)
-            time.sleep(1.0)
+            time.sleep(0.5)
