@@ -65,8 +65,10 @@ def result_bytes(
 
 def drop_bytes(stream_id: str, time_ms: int, reason: str, count: int) -> bytes:
     """A DropRecord; ``reason`` is the enum name, e.g. ``REASON_STALE``."""
-    record = DropRecord(stream_id=stream_id, time_ns=time_ms * 1_000_000, count=count)
-    record.reason = DropRecord.Reason.Value(reason)
+    record = DropRecord(
+        stream_id=stream_id, time_ns=time_ms * 1_000_000, count=count,
+        reason=DropRecord.Reason.Value(reason),  # type: ignore[arg-type]
+    )
     return encode(record)
 
 

@@ -6,7 +6,7 @@ Inside a process, services use plain records; only here do they become wire byte
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from google.protobuf.message import DecodeError as ProtobufDecodeError
 from google.protobuf.message import Message
@@ -38,8 +38,9 @@ __all__ = [
 
 def encode(message: Message) -> bytes:
     """Serialise a message, stamping the current schema version when it is unset."""
-    if message.DESCRIPTOR.fields_by_name.get("schema_version") and not message.schema_version:
-        message.schema_version = SCHEMA_VERSION
+    stamped: Any = message  # every top-level framewire message has field 1 schema_version
+    if message.DESCRIPTOR.fields_by_name.get("schema_version") and not stamped.schema_version:
+        stamped.schema_version = SCHEMA_VERSION
     return message.SerializeToString()
 
 

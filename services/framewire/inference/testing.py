@@ -12,7 +12,7 @@ import functools
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import cv2
 import numpy as np
@@ -167,7 +167,7 @@ class FramePublisher:
             raise RuntimeError("test frames were not all delivered")
 
 
-class TopicReader:
+class TopicReader(Generic[M]):
     """Reads whole topics (partition 0 onwards) as a read_committed reader would."""
 
     def __init__(self, kafka: KafkaSettings, topics: list[str], cls: type[M]) -> None:
