@@ -30,7 +30,7 @@ from framewire.dashboard.testkit import Det, TrafficPublisher
 
 pytestmark = pytest.mark.reliability
 
-EXAMPLES = int(os.environ.get("FW_RELIABILITY_API_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("FW_RELIABILITY_API_EXAMPLES", "10"))
 TOKEN = "api-token-" + uuid.uuid4().hex
 PASSWORD = "rtsp-pw-" + uuid.uuid4().hex[:12]
 

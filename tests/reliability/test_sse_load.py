@@ -25,7 +25,7 @@ pytestmark = pytest.mark.reliability
 
 STREAM = "cam"
 READERS = 200
-EVENTS = 150
+EVENTS = 100
 SMALL = [Det("cat", 0.9, (0.1, 0.1, 0.5, 0.5))]
 # About 7 kB per event: 1200 of them overflow every buffer between the server and a client
 # that does not read (the kernel's send buffer alone may grow to 4 MB).

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,15 @@ import pytest
 import skimage.data
 
 from framewire.core.config import KafkaSettings
-from framewire.inference.testing import FramePublisher, coverage, create_streams, jpeg_of, read_until_covered
+from framewire.inference.testing import (
+    FramePublisher,
+    TopicReader,
+    coverage,
+    create_streams,
+    jpeg_of,
+    read_until_covered,
+)
+from framewire.v1.detection_pb2 import DetectionResult
 from reliability.procs import Service, kafka_env
 
 pytestmark = pytest.mark.reliability
@@ -62,7 +71,15 @@ def test_sigkilled_workers_lose_and_duplicate_no_frame(
     workers = {wid: worker(kafka_settings, wid, tmp_path / f"{wid}.log") for wid in ("a", "b")}
     feed = FramePublisher(kafka_settings, STREAMS, jpeg_of(photo), width=w, height=h, fps=FPS).start()
     kills, last_kill_ns = 0, 0
+    watch = TopicReader(kafka_settings, [kafka_settings.topics.results(s) for s in STREAMS],
+                        DetectionResult)
+
+    def detected_since(ns: int) -> Callable[[list], bool]:
+        return lambda rs: {r.stream_id for r in rs if r.result_time_ns > ns} == set(STREAMS)
+
     try:
+        # (once every stream is being detected)
+        assert watch.read_until(detected_since(0), 60) and detected_since(0)(watch.items)
         # When, every few seconds, one of them is SIGKILLed and restarted with the same id
         started = time.monotonic()
         while time.monotonic() - started < run_s:
@@ -72,11 +89,12 @@ def test_sigkilled_workers_lose_and_duplicate_no_frame(
             last_kill_ns = time.time_ns()
             kills += 1
             workers[victim] = worker(kafka_settings, victim, tmp_path / f"{victim}.log")
-        # (and the streams keep coming long enough for the group to notice the last death)
-        time.sleep(SESSION_TIMEOUT_MS / 1000 + RECOVERY_GRACE_S)
+        # (and the streams keep coming until each is detected again after the last death)
+        watch.read_until(detected_since(last_kill_ns), SESSION_TIMEOUT_MS / 1000 + RECOVERY_GRACE_S + 5)
         sent = feed.stop()
         results, drops = read_until_covered(kafka_settings, sent, 60)
     finally:
+        watch.close()
         if feed.running:
             feed.stop()
         codes = {wid: s.stop() for wid, s in workers.items()}
