@@ -127,7 +127,7 @@ def test_malformed_results_go_to_the_dlq_and_new_streams_are_picked_up(kafka_set
                 )
                 == 20
             ),
-            timeout_s=40,
+            timeout_s=90,
         )
         metrics = aggregator.metrics_text()
     finally:
