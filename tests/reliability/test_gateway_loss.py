@@ -50,7 +50,7 @@ def longest_gap_s(reader: TopicReader, stream: str, since_ns: int) -> float:
     return max(((b - a) / 1e9 for a, b in itertools.pairwise(times)), default=0.0)
 
 
-@pytest.mark.parametrize("losses", [1, pytest.param(6, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("losses", [1, pytest.param(6, marks=[pytest.mark.slow, pytest.mark.timeout(600)])])
 def test_streams_survive_gateways_lost_in_turn(kafka_settings: KafkaSettings, tmp_path: Path,
                                                 losses: int) -> None:
     # Given six streams shared by two gateway processes

@@ -133,7 +133,9 @@ def error_lines(text: str) -> list[str]:
     return [ln for ln in text.splitlines() if " ERROR " in ln or "Traceback" in ln]
 
 
-@pytest.mark.parametrize("soak_s", [12.0, pytest.param(600.0, marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "soak_s", [12.0, pytest.param(600.0, marks=[pytest.mark.slow, pytest.mark.timeout(900)])]
+)
 def test_eight_streams_soak_without_errors_growth_or_drift(pipeline: Pipeline, soak_s: float) -> None:
     # Given the pipeline running eight 5 fps streams, warmed up
     time.sleep(3.0)

@@ -59,7 +59,7 @@ def longest_silence_s(results: list, streams: list[str]) -> float:
 
 
 @pytest.mark.parametrize(("run_s", "every_s"), [
-    (8.0, 4.0), pytest.param(180.0, 3.0, marks=pytest.mark.slow),
+    (8.0, 4.0), pytest.param(180.0, 3.0, marks=[pytest.mark.slow, pytest.mark.timeout(600)]),
 ])
 def test_sigkilled_workers_lose_and_duplicate_no_frame(
     kafka_settings: KafkaSettings, tmp_path: Path, run_s: float, every_s: float
