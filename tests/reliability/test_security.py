@@ -4,8 +4,9 @@ secret reaches logs, metrics, API answers or published messages.
 
 The secure broker (``secure_kafka``) listens with SCRAM-SHA-512 over TLS signed by a CA the
 test session made. Secrets planted: the SASL password, the dashboard's API token, a
-model-decryption key and a model-server token in the environment, and the passwords of two
-cameras (an MJPEG camera that works, an RTSP camera that does not answer).
+model-decryption key, a key-broker token and a model-server token in the environment, and
+the passwords of two cameras (an MJPEG camera that works, an RTSP camera that does not
+answer).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ MODEL = "ssd-mobilenet-v2-oidv4"
 TOKEN = "api-" + secrets.token_hex(16)
 MODELS_KEY = secrets.token_hex(32)
 MODELS_SERVER_TOKEN = "ms-" + secrets.token_hex(12)
+KEY_BROKER_TOKEN = "kb-" + secrets.token_hex(12)
 CAMERA_PASSWORD = "cam-" + secrets.token_hex(8)
 RTSP_PASSWORD = "rtsp-" + secrets.token_hex(8)
 ORIGIN = "https://ops.example.com"
@@ -51,7 +53,7 @@ def settings_of(env: dict[str, str]) -> KafkaSettings:
 def service_envs(kafka_env: dict[str, str], tmp_path: Path) -> dict[str, dict[str, str]]:
     """Each service's environment: the secure FW_KAFKA_* plus its own settings."""
     shared = {**kafka_env, "FW_MODELS_KEY": MODELS_KEY, "FW_MODELS_SERVER_TOKEN": MODELS_SERVER_TOKEN,
-              "FW_KAFKA_CONNECT_TIMEOUT_S": "5"}
+              "FW_MODELS_KEY_BROKER_TOKEN": KEY_BROKER_TOKEN, "FW_KAFKA_CONNECT_TIMEOUT_S": "5"}
     return {
         "gateway": {**shared, "FW_GATEWAY_ASSIGNMENT": "all", "FW_GATEWAY_STATUS_INTERVAL_S": "0.5",
                     "FW_GATEWAY_METRICS_PORT": str(free_port())},
@@ -173,6 +175,7 @@ def test_every_service_runs_over_sasl_ssl_and_no_secret_leaks(
     leaks = find_secrets(texts, {
         "SASL password": secure_env["FW_KAFKA_SASL_PASSWORD"], "API token": TOKEN,
         "model key": MODELS_KEY, "model server token": MODELS_SERVER_TOKEN,
+        "key broker token": KEY_BROKER_TOKEN,
         "camera password": CAMERA_PASSWORD, "RTSP password": RTSP_PASSWORD,
         "camera basic auth": base64.b64encode(f"viewer:{CAMERA_PASSWORD}".encode()).decode(),
     })
