@@ -21,6 +21,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 python3 -m pip install -q --disable-pip-version-check -e ".[test,dev]"
+# Under pyenv, a new console script needs a shim before `framewire` is on PATH.
+if command -v pyenv >/dev/null; then pyenv rehash || true; fi
 python3 -m framewire.cli kafka resolve
 python3 -m framewire.cli models fetch
 bash scripts/install_deploy_tools.sh
