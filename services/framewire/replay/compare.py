@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from framewire.core.records import Box, Detection
-from framewire.replay.agreement import Agreement, FrameKey, compare, fold_case
+from framewire.core.agreement import Agreement, FrameKey, compare, fold_case
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
