@@ -18,6 +18,9 @@ from framewire.models.zoo import ModelSpec
 
 log = logging.getLogger(__name__)
 
+# World-readable: images bake the cache as root and run the services as another user.
+CACHED_FILE_MODE = 0o644
+
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -46,12 +49,26 @@ def write_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
+        # mkstemp creates 0600; a cached model is no secret (encrypted ones carry their own
+        # protection), and a zoo baked in by root must stay readable by the service's user.
+        os.fchmod(fd, CACHED_FILE_MODE)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _make_readable(path: Path) -> None:
+    """Widen a file cached before files were made world-readable (0600 from mkstemp)."""
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o444 == 0o444:
+        return
+    try:
+        path.chmod(mode | 0o444)
+    except OSError as exc:  # a read-only or foreign-owned cache: leave it, reads may still work
+        log.debug("cannot widen the mode of %s: %s", path, exc)
 
 
 def fetch(spec: ModelSpec, cache_dir: Path, *, force: bool = False) -> Path:
@@ -62,6 +79,7 @@ def fetch(spec: ModelSpec, cache_dir: Path, *, force: bool = False) -> Path:
     path = cached_path(spec, cache_dir)
     if path.exists() and not force:
         if sha256_file(path) == spec.sha256:
+            _make_readable(path)
             return path
         log.warning("cached %s is corrupt (sha256 mismatch); fetching it again", path)
     log.info(

@@ -1,9 +1,10 @@
 """``framewire models serve``: the seed's model-server protocol over HTTP(S).
 
 Routes: ``GET /models`` (all info documents), ``GET /models/{id}`` (one, the seed's
-``INFER_MODEL_INFO_URL/{INFER_MODEL_ID}``), ``GET /files/{id}`` (the bytes), ``GET
-/healthz``. With a token configured every route but /healthz wants ``Authorization:
-Bearer <token>``. At most ``max_concurrent`` requests run at once; the rest get 503.
+``INFER_MODEL_INFO_URL/{INFER_MODEL_ID}``), ``GET /files/{id}`` (the bytes), and the
+probes every service has: ``GET /healthz``, ``/readyz`` (a non-empty catalog) and ``/metrics``
+(the process's Prometheus registry). With a token configured every route but the probes wants
+``Authorization: Bearer <token>``. At most ``max_concurrent`` requests run at once; the rest get 503.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from framewire.models.catalog import CatalogEntry
 
@@ -83,8 +86,14 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s %s", self.address_string(), format % args)
 
     def do_GET(self) -> None:
+        # Probes and metrics answer without the token, like every other service's.
         if self.path == "/healthz":
             return self._json(200, {"status": "ok"})
+        if self.path == "/readyz":
+            ready = bool(self.app.catalog)
+            return self._json(200 if ready else 503, {"ready": ready, "models": len(self.app.catalog)})
+        if self.path == "/metrics":
+            return self._metrics()
         if not self._authorised():
             return self._json(401, {"error": "missing or wrong bearer token"})
         if not self.app.slots.acquire(blocking=False):
@@ -118,6 +127,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         with path.open("rb") as fh:
             shutil.copyfileobj(fh, self.wfile, 1 << 20)
+
+    def _metrics(self) -> None:
+        data = generate_latest(REGISTRY)
+        self.send_response(200)
+        self.send_header("Content-Type", CONTENT_TYPE_LATEST)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _json(self, status: int, body: Any) -> None:
         data = json.dumps(body).encode()
