@@ -8,6 +8,11 @@ re-keyed by stream id so each stream's state is updated by one worker, in order,
 table partition that matches its observation partition (faust requires tables to be
 co-partitioned with the topic that updates them). Ticks travel the same way, so tables are
 only ever written from inside the aggregate agent.
+
+Both agents take records in batches (``batch_max`` within ``batch_within_s``): ingest sends
+one observation record per stream and batch, and the aggregate agent applies a batch
+through write-back stores (``batching``), so a table key changed n times in a batch is
+written to its changelog once. The windows and alerts are the same as one at a time.
 """
 
 from __future__ import annotations
@@ -16,16 +21,19 @@ import asyncio
 import json
 import logging
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
 import faust
+from faust.streams import _current_event
 
 from framewire.aggregator import metrics
-from framewire.aggregator.engine import Aggregator, Stores
+from framewire.aggregator.batching import StoreBatch
+from framewire.aggregator.engine import Aggregator, Published, Stores
 from framewire.aggregator.faust_config import faust_config
 from framewire.aggregator.ingest import RawMessage, dead_letter, error_kind, observe
-from framewire.aggregator.observations import Tick, from_wire, to_wire
+from framewire.aggregator.observations import Tick, from_wire, to_wire, wire_items
 from framewire.aggregator.rules import Rule
 from framewire.aggregator.settings import AggregatorSettings
 from framewire.aggregator.stats import WindowStats
@@ -34,6 +42,8 @@ from framewire.core.errors import DecodeError, KafkaUnavailableError
 from framewire.core.kafka import make_admin
 
 log = logging.getLogger(__name__)
+# (stream id, window stats or alert, wall clock it was produced at)
+Emitted = tuple[str, Published, float]
 
 
 @dataclass
@@ -70,48 +80,66 @@ def build_app(settings: AggregatorSettings, rules: tuple[Rule, ...], results: li
 
     @app.agent(ingest, concurrency=1)
     async def ingest_agent(stream: Any) -> None:
-        async for event in stream.events():
-            message = _raw(event)
-            try:
-                obs = observe(message, topics)
-            except DecodeError as exc:
-                log.warning("dead letter: %s", exc)
-                await _park(message, exc)
-                continue
-            await observations.send(key=obs.stream_id.encode(), value=to_wire(obs))
+        async for events in stream.take_events(settings.batch_max, within=settings.batch_within_s):
+            by_stream: dict[str, list[dict[str, Any]]] = {}
+            for event in events:
+                message = _raw(event)
+                try:
+                    obs = observe(message, topics)
+                except DecodeError as exc:
+                    log.warning("dead letter: %s", exc)
+                    await _park(message, exc)
+                    continue
+                by_stream.setdefault(obs.stream_id, []).append(to_wire(obs))
+            # One record per stream and batch, its observations in arrival order.
+            for stream_id, batch in by_stream.items():
+                await observations.send(key=stream_id.encode(), value=batch)
 
     async def _park(message: RawMessage, exc: Exception) -> None:
         kind = error_kind(exc)
         metrics.DEAD_LETTERS.labels(kind).inc()
         await dlq.send(key=message.key, value=dead_letter(message, exc, settings.dlq_value_max_bytes))
 
+    def apply(group: list[Any]) -> tuple[list[Emitted], list[tuple[RawMessage, Exception]]]:
+        """Apply one partition's events through write-back stores; no await in here."""
+        published: list[Emitted] = []
+        failed: list[tuple[RawMessage, Exception]] = []
+        # A table write goes to the changelog partition of the event being processed.
+        token = _current_event.set(weakref.ref(group[-1]))
+        try:
+            with StoreBatch(engine):
+                for event in group:
+                    stream_id = event.key.decode() if isinstance(event.key, bytes) else str(event.key)
+                    for item in wire_items(event.value):
+                        try:
+                            obs = from_wire(stream_id, item)
+                        except DecodeError as exc:
+                            log.error("skipping unreadable observation %s: %s", _where(event), exc)
+                            continue
+                        now = time.time()
+                        try:
+                            outcome = engine.on_observation(obs, now)
+                        except Exception as exc:  # a bug must not stop every stream: park the record
+                            log.exception("observation %s failed; sent to the DLQ", obs)
+                            failed.append((_raw(event, json.dumps(item).encode()), exc))
+                            continue
+                        metrics.record(obs, outcome, now)
+                        published += [(stream_id, out, now) for out in outcome.published]
+        finally:
+            _current_event.reset(token)
+        return published, failed
+
     @app.agent(observations, concurrency=1)
     async def aggregate_agent(stream: Any) -> None:
-        async for event in stream.events():
-            stream_id = event.key.decode() if isinstance(event.key, bytes) else str(event.key)
-            try:
-                obs = from_wire(stream_id, event.value)
-            except DecodeError as exc:
-                log.error(
-                    "skipping unreadable observation %s[%s]@%s: %s",
-                    event.message.topic,
-                    event.message.partition,
-                    event.message.offset,
-                    exc,
-                )
-                continue
-            now = time.time()
-            try:
-                outcome = engine.on_observation(obs, now)
-            except Exception as exc:  # a bug must not stop every stream: park the record
-                log.exception("observation %s failed; sent to the DLQ", obs)
-                await _park(_raw(event, json.dumps(event.value).encode()), exc)
-                continue
-            metrics.record(obs, outcome, now)
-            for item in outcome.published:
-                target = stats_out if isinstance(item, WindowStats) else alerts_out
-                payload = json.dumps(item.to_json(emitted_ms=int(now * 1000)), separators=(",", ":"))
-                await target.send(key=stream_id.encode(), value=payload.encode())
+        async for events in stream.take_events(settings.batch_max, within=settings.batch_within_s):
+            for group in _by_partition(events):
+                published, failed = apply(group)
+                for message, exc in failed:
+                    await _park(message, exc)
+                for stream_id, item, now in published:
+                    target = stats_out if isinstance(item, WindowStats) else alerts_out
+                    payload = json.dumps(item.to_json(emitted_ms=int(now * 1000)), separators=(",", ":"))
+                    await target.send(key=stream_id.encode(), value=payload.encode())
 
     @app.timer(settings.tick_s)
     async def tick() -> None:
@@ -119,6 +147,9 @@ def build_app(settings: AggregatorSettings, rules: tuple[Rule, ...], results: li
         for stream_id in engine.streams():
             await observations.send(key=stream_id.encode(), value=to_wire(Tick(stream_id, now)))
         metrics.TICK_SECONDS.observe(time.monotonic() - started)
+
+    @app.timer(settings.lag_interval_s)
+    async def export_lag() -> None:
         try:
             await _export_consumer_lag(app)
         except Exception:  # a metric must never crash the app (faust stops on timer errors)
@@ -149,6 +180,20 @@ def build_app(settings: AggregatorSettings, rules: tuple[Rule, ...], results: li
     # faust waits 45 s before acting on a subscription change; new streams should not.
     setattr(app.topics, "_resubscribe_sleep_lock_seconds", min(5.0, settings.discover_s))  # noqa: B010
     return runtime
+
+
+def _by_partition(events: list[Any]) -> list[list[Any]]:
+    """``events`` split by source partition, each part in order (one stream's records all
+    sit in one partition, next to its table partition)."""
+    parts: dict[int, list[Any]] = {}
+    for event in events:
+        parts.setdefault(event.message.partition, []).append(event)
+    return list(parts.values())
+
+
+def _where(event: Any) -> str:
+    message = event.message
+    return f"{message.topic}[{message.partition}]@{message.offset}"
 
 
 def _raw(event: Any, value: bytes | None = None) -> RawMessage:

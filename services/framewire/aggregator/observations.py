@@ -1,8 +1,9 @@
 """What the aggregator learns about a stream, as plain records.
 
 The ingest stage turns protobuf results and drop records into these, and they travel on
-the aggregator's internal topic as small JSON objects keyed by stream id, so every update
-of one stream is applied by one worker, in order, next to that stream's tables.
+the aggregator's internal topic as small JSON objects (a list of them per batch) keyed by
+stream id, so every update of one stream is applied by one worker, in order, next to that
+stream's tables.
 """
 
 from __future__ import annotations
@@ -66,6 +67,12 @@ def to_wire(obs: Observation) -> dict[str, Any]:
     if isinstance(obs, DropSeen):
         return {"k": "d", "t": obs.event_ms, "r": obs.reason, "n": obs.count}
     return {"k": "t", "now": obs.now_s}
+
+
+def wire_items(value: Any) -> list[Any]:
+    """The observations in one record of the internal topic: a JSON list (a batch of one
+    stream, in order) or one JSON object (ticks, and every record of older builds)."""
+    return value if isinstance(value, list) else [value]
 
 
 def from_wire(stream_id: str, data: Mapping[str, Any]) -> Observation:

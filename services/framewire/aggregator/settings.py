@@ -43,6 +43,13 @@ class AggregatorSettings(BaseSettings):
     tick_s: float = Field(default=1.0, gt=0, le=60)
     # How often new fw.results.<stream> topics are looked for.
     discover_s: float = Field(default=10.0, gt=0, le=3600)
+    # Records each agent takes at once, and how long it waits to fill a batch: a batch
+    # writes each table key it changes once and sends one observation record per stream.
+    batch_max: int = Field(default=500, ge=1, le=100_000)
+    batch_within_s: float = Field(default=0.25, gt=0, le=10)
+    # How often the consumer-lag metric is refreshed (it asks the consumer thread for the
+    # position of every assigned partition).
+    lag_interval_s: float = Field(default=10.0, gt=0, le=3600)
     # Partitions of the internal observation topic and of the table changelogs.
     partitions: int = Field(default=4, ge=1, le=256)
     replication: int = Field(default=1, ge=1, le=7)
