@@ -174,6 +174,23 @@ def test_a_model_larger_than_announced_or_allowed_is_refused(rogue: Callable) ->
     assert "over the" in load_fails(base, 10)
 
 
+def test_a_server_closing_each_connection_after_one_answer_still_serves_the_model(
+        rogue: Callable) -> None:
+    # Given a server that answers the info request, lingers, then closes that connection
+    # without reading anything more (one request per connection), and whose file is too big
+    def info_then_linger(h: BaseHTTPRequestHandler) -> None:
+        fixed(info_doc(f"{base}/file"))(h)
+        h.wfile.flush()
+        time.sleep(0.5)  # a pooled connection looks alive now: a client would reuse it
+    routes: dict[str, Route] = {"/file": fixed(b"", length=50 * 1024 * 1024,
+                                               kind="application/octet-stream")}
+    base = rogue(routes)
+    routes[f"/models/{MODEL}"] = info_then_linger
+    # When loading; then the download goes out on a connection of its own and meets the
+    # size check (a reused connection would end in "disconnected" instead)
+    assert "over the" in load_fails(base, 10)
+
+
 def test_a_silent_server_times_out(rogue: Callable) -> None:
     # Given a server that accepts the request and never answers
     base = rogue({f"/models/{MODEL}": silent()})

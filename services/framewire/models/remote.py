@@ -30,8 +30,14 @@ INFO_MAX_BYTES = MB
 
 
 def _headers(settings: ModelsSettings) -> dict[str, str]:
+    # One request per connection: a server may close the info request's connection right
+    # after answering, and a download sent on that pooled connection would end in
+    # "disconnected" instead of reaching the size and time checks.
+    headers = {"Connection": "close"}
     token = settings.server_token
-    return {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
+    if token:
+        headers["Authorization"] = f"Bearer {token.get_secret_value()}"
+    return headers
 
 
 def info_url_for(info_url: str, model_id: str) -> str:
@@ -68,24 +74,48 @@ def download(http: httpx.Client, served: ServedModel, info_url: str, settings: M
     where = redact_uri(url)
     limit = settings.max_download_mb * MB
     deadline = time.monotonic() + settings.download_timeout_s
-    digest, chunks, size = hashlib.sha256(), [], 0
+    digest, chunks, size, expected = hashlib.sha256(), [], 0, -1
     try:
         with http.stream("GET", url, headers=_headers(settings)) as reply:
             if reply.status_code != 200:
                 raise ModelError(f"model download {where} answered HTTP {reply.status_code}")
-            expected = int(reply.headers.get("content-length", -1))
+            expected = _announced_length(reply, where)
             if expected > limit:
-                raise ModelError(f"model at {where} is {expected} bytes, over the {limit} limit")
+                raise ModelError(
+                    f"model at {where} is {expected} bytes, over the {limit} byte limit "
+                    "(FW_MODELS_MAX_DOWNLOAD_MB); refused before reading it"
+                )
             for chunk in _bounded(reply, limit, deadline, f"model download {where}"):
                 size += len(chunk)
                 digest.update(chunk)
                 chunks.append(chunk)
     except httpx.HTTPError as exc:
-        raise ModelError(f"model download {where} failed or was truncated: {exc}") from None
+        raise _download_failure(where, exc, size, limit) from None
     if 0 <= expected != size:
         raise ModelError(f"model download {where} truncated: {size} of {expected} bytes")
     _check_digest(served, digest.hexdigest(), settings, where)
     return b"".join(chunks)
+
+
+def _announced_length(reply: httpx.Response, where: str) -> int:
+    """Content-Length, or -1 when the server sends none."""
+    raw = reply.headers.get("content-length")
+    if raw is None:
+        return -1
+    try:
+        return int(raw)
+    except ValueError:
+        raise ModelError(f"model download {where} has a malformed Content-Length {raw[:40]!r}") from None
+
+
+def _download_failure(where: str, exc: httpx.HTTPError, size: int, limit: int) -> ModelError:
+    """A connection that dies mid-download: when it had reached the limit, the limit is the
+    reason (the server gave up on a reader that stopped reading), not the disconnect."""
+    if size >= limit:
+        return ModelError(f"model download {where} is too large: it exceeded {limit} bytes "
+                          "(FW_MODELS_MAX_DOWNLOAD_MB)")
+    return ModelError(f"model download {where} failed or was truncated after {size} bytes "
+                      f"(limit {limit}): {exc}")
 
 
 def _bounded(reply: httpx.Response, limit: int, deadline: float, what: str) -> Iterator[bytes]:
