@@ -25,6 +25,7 @@ from framewire.inference.jpeg import (
     decode_jpeg,
     reduction_factor,
 )
+from framewire.inference.modes import ModalDetector, ModeController
 from framewire.inference.records import FrameItem, Processed, Rejected, RejectKind, Timing
 from framewire.inference.slot import ModelSlot
 from framewire.models.api import Detector, RawOutputs
@@ -86,9 +87,17 @@ class Engine:
 
     def __init__(
         self, slot: ModelSlot, *, decode_threads: int, limits: JpegLimits, max_batch: int,
-        reduced_decode: bool = True,
+        reduced_decode: bool = True, modes: ModeController | None = None,
     ) -> None:
         self._slot = slot
+        # Which compiled copy of a ModalDetector each cycle runs on (None: the only one).
+        self._modes = modes
+        # Engine time accounting for the mode controller: requests in flight, busy time.
+        self._stats_lock = threading.Lock()
+        self._in_flight = 0
+        self._busy_since = 0.0
+        self._busy_s = 0.0
+        self._completed = 0
         self._limits = limits
         self._max_batch = max_batch
         self._reduced = reduced_decode
@@ -101,6 +110,35 @@ class Engine:
             self._dispatch.submit(self._run_cycle, frames, work)
         return work
 
+    def take_stats(self) -> tuple[int, float]:
+        """Frames completed and seconds with a request in flight since the last call; called
+        by the worker each turn to feed the mode controller."""
+        now = time.perf_counter()
+        with self._stats_lock:
+            busy = self._busy_s + (now - self._busy_since if self._in_flight else 0.0)
+            completed = self._completed
+            self._busy_s, self._completed, self._busy_since = 0.0, 0, now
+        return completed, busy
+
+    def _started(self) -> None:
+        with self._stats_lock:
+            if self._in_flight == 0:
+                self._busy_since = time.perf_counter()
+            self._in_flight += 1
+
+    def _finished(self, frames: int) -> None:
+        with self._stats_lock:
+            self._in_flight -= 1
+            self._completed += frames
+            if self._in_flight == 0:
+                self._busy_s += time.perf_counter() - self._busy_since
+
+    def _runner(self, detector: Detector) -> Detector:
+        """The compiled copy this cycle runs on: the mode's, for a ModalDetector."""
+        if self._modes is not None and isinstance(detector, ModalDetector):
+            return detector.for_mode(self._modes.mode)
+        return detector
+
     def close(self) -> None:
         """Finish queued cycles and in-flight requests; called once on shutdown."""
         self._dispatch.shutdown(wait=True)
@@ -109,6 +147,7 @@ class Engine:
 
     def _run_cycle(self, frames: list[FrameItem], work: CycleWork) -> None:
         detector = self._slot.current  # one model version for the whole cycle
+        runner = self._runner(detector)  # and one mode
         try:
             batch = max(1, min(self._max_batch, detector.info.max_batch))
             pending = [
@@ -121,10 +160,10 @@ class Engine:
                     continue
                 chunk.append(prepared)
                 if len(chunk) == batch:
-                    self._infer(detector, chunk, work)
+                    self._infer(detector, runner, chunk, work)
                     chunk = []
             if chunk:
-                self._infer(detector, chunk, work)
+                self._infer(detector, runner, chunk, work)
         except Exception as exc:  # a failing model fails the cycle; the worker aborts it
             log.exception("inference cycle failed")
             work.fail(exc)
@@ -166,15 +205,22 @@ class Engine:
         elapsed = int((time.perf_counter() - start) * 1e6)
         return _Prepared(index, frame, tensor, width, height, elapsed)
 
-    def _infer(self, detector: Detector, chunk: list[_Prepared], work: CycleWork) -> None:
+    def _infer(
+        self, detector: Detector, runner: Detector, chunk: list[_Prepared], work: CycleWork
+    ) -> None:
         batch = chunk[0].tensor if len(chunk) == 1 else np.concatenate([c.tensor for c in chunk])
         work.batch_sizes.append(len(chunk))
         context = (detector, chunk, work, time.perf_counter())
-        detector.infer_async(batch, self._on_done, context)
+        self._started()
+        try:
+            runner.infer_async(batch, self._on_done, context)
+        except BaseException:
+            self._finished(0)
+            raise
 
-    @staticmethod
-    def _on_done(outputs: list[RawOutputs], context: Any) -> None:
+    def _on_done(self, outputs: list[RawOutputs], context: Any) -> None:
         detector, chunk, work, started = context
+        self._finished(len(chunk))
         try:
             infer_us = int((time.perf_counter() - started) * 1e6)
             if len(outputs) != len(chunk):

@@ -14,14 +14,16 @@ message as a dead letter. Pure logic: no Kafka, no clocks of its own.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from framewire.inference.records import DropRange, DropReason, FrameItem, Rejected
+from framewire.inference.records import DropRange, DropReason, FrameItem, Processed, Rejected
 from framewire.inference.settings import FreshnessPolicy
 
 Item = FrameItem | Rejected
 STALE_DETAIL = "older than the maximum age"
 SUPERSEDED_DETAIL = "superseded by a newer frame"
+EXPIRED_DETAIL = "older than the maximum age when its result was due"
 
 
 def item_offset(item: Item) -> int:
@@ -127,3 +129,25 @@ class PartitionCursor:
 
 def _newest_frame(buffer: deque[Item]) -> FrameItem | None:
     return next((i for i in reversed(buffer) if isinstance(i, FrameItem)), None)
+
+
+def expire(
+    processed: list[Processed], now_ns: int, max_age_ms: Callable[[str], int]
+) -> tuple[list[Processed], list[DropRange]]:
+    """Split results into those still fresh at ``now_ns`` and stale drops for the others.
+
+    Called just before a transaction is committed (after inference, decode and any wait for
+    the commit interval), so no result older than its stream's maximum age is published:
+    what is too old becomes a counted stale drop instead.
+    """
+    fresh: list[Processed] = []
+    taken: dict[tuple[str, int], Taken] = {}  # ranges are per partition
+    for p in processed:
+        if now_ns - p.frame.capture_time_ns > max_age_ms(p.frame.stream_id) * 1_000_000:
+            c = p.frame.coords
+            taken.setdefault((c.topic, c.partition), Taken()).drop(
+                p.frame, DropReason.STALE, EXPIRED_DETAIL
+            )
+        else:
+            fresh.append(p)
+    return fresh, [d for t in taken.values() for d in t.drops]

@@ -11,9 +11,16 @@ from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    ResourceType,
+)
 
 from framewire.core.admin import ensure_topics, fixed_topics, results_topic
+from framewire.core.errors import KafkaUnavailableError
 from framewire.core.kafka import (
     check_reachable,
     make_admin,
@@ -22,7 +29,7 @@ from framewire.core.kafka import (
     raise_if_incurable,
 )
 from framewire.inference.scheduler import TP
-from framewire.inference.settings import InferenceSettings
+from framewire.inference.settings import GroupProtocol, InferenceSettings
 from framewire.inference.txn import TxnPublisher
 
 log = logging.getLogger(__name__)
@@ -61,18 +68,18 @@ class KafkaIO:
         admin = make_admin(k)
         written = {k.topics.drops, k.topics.dlq}
         _create_missing(admin, [t for t in fixed_topics(k.topics, k.topic_policy) if t.name in written])
-        consumer = make_consumer(
-            k, settings.group, **{
-                "auto.offset.reset": "earliest",  # a new stream's first frames count too
-                "client.id": f"fw-inference-{settings.worker_id}",
-                "session.timeout.ms": settings.session_timeout_ms,
-                "heartbeat.interval.ms": max(500, settings.session_timeout_ms // 5),
-                "topic.metadata.refresh.interval.ms": settings.metadata_refresh_ms,
-            },
-        )
+        if settings.group_protocol is GroupProtocol.CONSUMER:
+            set_group_session(admin, settings.group, settings.session_timeout_ms)
+        consumer = make_consumer(k, settings.group, **group_config(settings))
         io = cls(settings, consumer, _transactional_producer(settings), admin)
         io.publisher.init()
         return io
+
+    def _leave(self) -> None:
+        try:
+            self.consumer.unsubscribe()
+        except KafkaException as exc:  # e.g. fenced: the group has moved on already
+            log.info("leaving group %s: %s", self._s.group, exc)
 
     def subscribe(
         self, on_assign: RebalanceCallback, on_revoke: RebalanceCallback,
@@ -154,14 +161,65 @@ class KafkaIO:
         self._ensured |= frames_topics
 
     def close(self) -> None:
-        """Leave the group (revoke callbacks run first) and flush the producer."""
+        """Leave the group (revoke callbacks run first) and flush the producer.
+
+        A static member's ``close`` alone keeps its partitions until the session times out
+        (KIP-345); unsubscribing first sends the LeaveGroup that hands them over at once.
+        """
         try:
+            if self._s.leave_group_on_stop:
+                self._leave()
             self.consumer.close()
         finally:
             try:
                 self.publisher.producer.flush(5.0)
             except KafkaException as exc:  # a fatal producer must not hide why we stopped
                 log.warning("producer not flushed at close: %s", exc)
+            self.publisher.close()
+
+
+def group_config(settings: InferenceSettings) -> dict[str, Any]:
+    """The worker's consumer options for its group protocol and membership."""
+    conf: dict[str, Any] = {
+        "auto.offset.reset": "earliest",  # a new stream's first frames count too
+        "client.id": f"fw-inference-{settings.worker_id}",
+        "topic.metadata.refresh.interval.ms": settings.metadata_refresh_ms,
+        "group.protocol": settings.group_protocol.value,
+    }
+    if settings.static_membership:
+        conf["group.instance.id"] = settings.worker_id
+    if settings.group_protocol is GroupProtocol.CONSUMER:
+        # The broker assigns and times sessions out; librdkafka refuses these options.
+        conf["partition.assignment.strategy"] = None
+    else:
+        conf["session.timeout.ms"] = settings.session_timeout_ms
+        conf["heartbeat.interval.ms"] = max(500, settings.session_timeout_ms // 6)
+    return conf
+
+
+def set_group_session(admin: AdminClient, group: str, session_timeout_ms: int) -> None:
+    """Give a consumer-protocol group our session timeout (a group config, KIP-848).
+
+    Called before joining; the broker bounds it by ``group.consumer.min.session.timeout.ms``
+    (45 s by default), and a refusal stops the worker with that reason.
+    """
+    values = {
+        "consumer.session.timeout.ms": session_timeout_ms,
+        "consumer.heartbeat.interval.ms": max(250, session_timeout_ms // 6),
+    }
+    entries = [ConfigEntry(k, str(v), incremental_operation=AlterConfigOpType.SET)
+               for k, v in values.items()]
+    resource = ConfigResource(ResourceType.GROUP, group, incremental_configs=entries)
+    try:
+        for future in admin.incremental_alter_configs([resource]).values():
+            future.result()
+    except KafkaException as exc:
+        raise KafkaUnavailableError(
+            f"consumer group {group}: the broker refused session timeout {session_timeout_ms} ms "
+            f"under the consumer protocol: {exc.args[0].str()} (lower the broker's "
+            "group.consumer.min.session.timeout.ms and group.consumer.min.heartbeat.interval.ms, "
+            "or raise FW_INFERENCE_SESSION_TIMEOUT_MS)"
+        ) from None
 
 
 def _transactional_producer(settings: InferenceSettings) -> Producer:

@@ -61,6 +61,23 @@ class InferenceMetrics:
         self.model_info = Gauge(
             P + "model_info", "Model in use (value 1)", ["model", "version"], registry=r
         )
+        self.engine_mode = Gauge(
+            P + "engine_mode", "Engine mode running now (1) and the other (0)", ["mode"],
+            registry=r,
+        )
+        self.engine_mode_switches = Counter(
+            P + "engine_mode_switches_total", "Switches between engine modes", registry=r
+        )
+        self.engine_latency_load = Gauge(
+            P + "engine_latency_load",
+            "Arrival rate x latency mode's time per frame (above 1: latency mode falls behind)",
+            registry=r,
+        )
+
+    def set_mode(self, mode: str) -> None:
+        """Export ``mode`` ("latency" or "throughput") as the one running."""
+        for name in ("latency", "throughput"):
+            self.engine_mode.labels(name).set(1 if name == mode else 0)
 
     def forget_partition(self, topic: str, partition: int) -> None:
         """Remove a revoked partition's lag series so stale values are not scraped."""

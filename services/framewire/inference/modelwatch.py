@@ -17,7 +17,8 @@ from typing import Any
 
 from framewire.core.errors import FramewireError
 from framewire.core.logs import redact_uri
-from framewire.inference.settings import InferenceSettings
+from framewire.inference.modes import ModalDetector
+from framewire.inference.settings import EngineMode, InferenceSettings
 from framewire.inference.slot import ModelSlot
 from framewire.models.api import Detector
 
@@ -28,21 +29,31 @@ def _options(settings: InferenceSettings) -> dict[str, Any]:
     return {
         "cache_dir": Path(settings.model_cache_dir) if settings.model_cache_dir else None,
         "device": settings.device,
-        "performance_hint": settings.performance_hint,
         "num_requests": settings.num_requests,
         "score_threshold": settings.score_threshold,
     }
 
 
 def load_model(settings: InferenceSettings) -> Detector:
-    """The configured model, from the model server when one is set, else from the zoo."""
+    """The configured model, from the model server when one is set, else from the zoo;
+    compiled for latency and for throughput (a ModalDetector) in adaptive engine mode."""
+    mode = settings.effective_mode
+    if mode is EngineMode.ADAPTIVE:
+        latency = _load_one(settings, "LATENCY")
+        return ModalDetector(latency, _load_one(settings, "THROUGHPUT"))
+    hint = "THROUGHPUT" if mode is EngineMode.THROUGHPUT else "LATENCY"
+    return _load_one(settings, hint)
+
+
+def _load_one(settings: InferenceSettings, hint: str) -> Detector:
     from framewire.models import loader
 
+    options = {**_options(settings), "performance_hint": hint}
+    if hint == "LATENCY":
+        options["num_requests"] = None  # latency mode runs one request at a time
     if settings.model_server_url:
-        return loader.load_from_server(
-            settings.model_server_url, settings.model, **_options(settings)
-        )
-    return loader.load_detector(settings.model, **_options(settings))
+        return loader.load_from_server(settings.model_server_url, settings.model, **options)
+    return loader.load_detector(settings.model, **options)
 
 
 def served_version(settings: InferenceSettings) -> str:

@@ -114,4 +114,5 @@ class ResultPublisher:
                 log.warning("transaction aborted, writing the cycle again: %s", exc)
 
     def close(self) -> None:
+        self._txn.close()
         self._producer.flush(5.0)

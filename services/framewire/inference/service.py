@@ -21,6 +21,7 @@ from framewire.inference.jpeg import JpegLimits
 from framewire.inference.kafka_io import KafkaIO
 from framewire.inference.metrics import InferenceMetrics
 from framewire.inference.modelwatch import ModelWatcher, load_model, served_version
+from framewire.inference.modes import ModeController, ModePolicy
 from framewire.inference.scheduler import Scheduler
 from framewire.inference.settings import InferenceSettings
 from framewire.inference.slot import ModelSlot
@@ -62,10 +63,11 @@ def run_worker(
     slot = ModelSlot(detector or load_model(settings))
     _note_model(metrics, slot.current)
     watcher = _start_watcher(settings, slot, metrics) if detector is None else None
+    modes = _mode_controller(settings, metrics)
     engine = Engine(
         slot, decode_threads=settings.decode_threads, max_batch=settings.max_batch,
         limits=JpegLimits(settings.max_side, settings.max_jpeg_bytes),
-        reduced_decode=settings.reduced_decode,
+        reduced_decode=settings.reduced_decode, modes=modes,
     )
     scheduler = Scheduler(Freshness(settings.freshness, settings.stride), settings.partition_buffer)
     ages = StreamAges(settings.max_age_ms)
@@ -73,7 +75,7 @@ def run_worker(
         io = KafkaIO.open(settings)
         specs = StreamSpecFollower(settings.kafka, ages).start(settings.kafka.connect_timeout_s)
         try:
-            worker = Worker(settings, io, engine, scheduler, metrics, health, ages)
+            worker = Worker(settings, io, engine, scheduler, metrics, health, ages, modes=modes)
             if on_started is not None:
                 on_started(WorkerHandle(settings, metrics, health, slot,
                                         server.port if server else None))
@@ -98,6 +100,13 @@ def _start_http(
     server = HealthServer(health, metrics.registry, settings.http_host, settings.http_port)
     server.start()
     return server
+
+
+def _mode_controller(settings: InferenceSettings, metrics: InferenceMetrics) -> ModeController:
+    policy = ModePolicy(settings.mode_up, settings.mode_down, settings.mode_hold_s)
+    modes = ModeController(settings.effective_mode, policy)
+    metrics.set_mode(modes.mode.value)
+    return modes
 
 
 def _note_model(metrics: InferenceMetrics, detector: Detector) -> None:

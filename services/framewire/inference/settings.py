@@ -29,6 +29,29 @@ class FreshnessPolicy(StrEnum):
     NONE = "none"
 
 
+class EngineMode(StrEnum):
+    """How the worker runs the model."""
+
+    # LATENCY while the worker keeps up, THROUGHPUT (several requests in flight, one
+    # stream per core) while a backlog builds; both compiled once at start.
+    ADAPTIVE = "adaptive"
+    # One request at a time spread over every core: lowest latency per frame.
+    LATENCY = "latency"
+    # Several requests in flight, one per core: most frames per second.
+    THROUGHPUT = "throughput"
+
+
+class GroupProtocol(StrEnum):
+    """The consumer group protocol the workers' group speaks (``group.protocol``)."""
+
+    # Client-side assignment (cooperative-sticky) with static membership: a worker restarted
+    # under the same id takes its partitions back at once, without a rebalance.
+    CLASSIC = "classic"
+    # KIP-848: the broker assigns partitions and owns the session timeout; a crashed static
+    # member's id stays taken until its session expires (see docs/reliability.md).
+    CONSUMER = "consumer"
+
+
 def default_worker_id() -> str:
     """A stable id for this worker: the host name (a pod name under Kubernetes)."""
     name = os.environ.get("HOSTNAME") or socket.gethostname() or "worker"
@@ -52,8 +75,17 @@ class InferenceSettings(BaseSettings):
     model_poll_s: float = Field(default=30.0, ge=1.0, le=3600)
     model_cache_dir: str | None = None
     device: str = "CPU"
-    performance_hint: str = "LATENCY"
+    # ``adaptive`` switches between the two below with the load (see inference/modes.py).
+    engine_mode: EngineMode = EngineMode.ADAPTIVE
+    # Deprecated: a hint given here (LATENCY, THROUGHPUT) fixes the mode as before.
+    performance_hint: str | None = None
+    # Requests in flight in throughput mode; default OpenVINO's optimal number.
     num_requests: int | None = Field(default=None, ge=1, le=64)
+    # Adaptive mode: go to throughput when latency mode would be busier than ``mode_up``
+    # of the time, back when below ``mode_down`` for ``mode_hold_s``.
+    mode_up: float = Field(default=0.85, gt=0.0, le=2.0)
+    mode_down: float = Field(default=0.6, gt=0.0, le=2.0)
+    mode_hold_s: float = Field(default=3.0, ge=0.0, le=600.0)
     score_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     # Images per inference request when the model accepts a batch (cross-stream batching).
     max_batch: int = Field(default=4, ge=1, le=64)
@@ -64,6 +96,10 @@ class InferenceSettings(BaseSettings):
 
     # Frames handed to one transaction at most (one consume-infer-commit cycle).
     cycle_frames: int = Field(default=8, ge=1, le=1024)
+    # One transaction spans the cycles finished within this interval (0: one per cycle) ...
+    commit_interval_ms: int = Field(default=20, ge=0, le=10_000)
+    # ... or until it holds this many frames, whichever comes first.
+    commit_frames: int = Field(default=32, ge=1, le=4096)
     # Frames buffered per partition before the partition is paused (bounded memory).
     partition_buffer: int = Field(default=16, ge=2, le=4096)
     decode_threads: int = Field(default=2, ge=1, le=32)
@@ -78,7 +114,16 @@ class InferenceSettings(BaseSettings):
 
     # How long the idle loop blocks in consume(); also the stop latency.
     poll_timeout_s: float = Field(default=0.5, gt=0, le=10)
-    session_timeout_ms: int = Field(default=10_000, ge=1000, le=300_000)
+    # How long the group waits for a silent worker before moving its partitions. 6 s is the
+    # smallest a default broker accepts (group.min.session.timeout.ms).
+    session_timeout_ms: int = Field(default=6000, ge=1000, le=300_000)
+    group_protocol: GroupProtocol = GroupProtocol.CLASSIC
+    # Join as a static member (group.instance.id = worker id): a restart within the session
+    # timeout gets the same partitions back without a rebalance.
+    static_membership: bool = True
+    # On a graceful stop, leave the group explicitly so the partitions move at once (a static
+    # member that just closes keeps them until its session times out).
+    leave_group_on_stop: bool = True
     metadata_refresh_ms: int = Field(default=5000, ge=100, le=300_000)
     transaction_timeout_ms: int = Field(default=60_000, ge=1000, le=900_000)
 
@@ -95,6 +140,16 @@ class InferenceSettings(BaseSettings):
                 "(1 to 100 characters)"
             )
         return value
+
+    @property
+    def effective_mode(self) -> EngineMode:
+        """The mode asked for, a legacy ``performance_hint`` taking precedence."""
+        hint = (self.performance_hint or "").upper()
+        if hint == "LATENCY":
+            return EngineMode.LATENCY
+        if hint in ("THROUGHPUT", "CUMULATIVE_THROUGHPUT"):
+            return EngineMode.THROUGHPUT
+        return self.engine_mode
 
     @property
     def group(self) -> str:

@@ -16,6 +16,7 @@ transaction on the broker); the cycle is then reported aborted and read again.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -47,28 +48,75 @@ class ProducerStuck(Exception):
     """A blocking transactional call did not return within its timeout and the grace."""
 
 
-def guarded(what: str, timeout_s: float, call: Callable[..., Any], *args: Any) -> Any:
-    """``call(*args)`` on a daemon thread; ProducerStuck if it outlives ``timeout_s`` + grace.
+class _Call:
+    """One blocking call handed to the runner thread, and what came of it."""
 
-    Called for every blocking transactional operation: librdkafka may not honour the
-    timeout it was given, and a stuck call must not take the worker with it.
+    __slots__ = ("args", "call", "done", "error", "value")
+
+    def __init__(self, call: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.call, self.args = call, args
+        self.done = threading.Event()
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+
+class CallRunner:
+    """Runs blocking transactional calls on one long-lived daemon thread, with a deadline.
+
+    Starting a thread per call cost two thread creations per transaction on the hot path;
+    here a call is a queue hand-off. When a call outlives its deadline the thread running
+    it is abandoned (it ends once librdkafka lets the call return) and the next call gets
+    a new thread, so one stuck call never delays the ones after it.
     """
-    outcome: dict[str, Any] = {}
 
-    def run() -> None:
+    def __init__(self, name: str = "txn-calls") -> None:
+        self._name = name
+        self._lock = threading.Lock()
+        self._queue: queue.SimpleQueue[_Call | None] | None = None
+
+    def run(self, what: str, timeout_s: float, call: Callable[..., Any], *args: Any) -> Any:
+        """``call(*args)`` on the runner thread; ProducerStuck if it outlives ``timeout_s`` +
+        grace. Called by the publisher for every blocking transactional operation."""
+        job = _Call(call, args)
+        jobs = self._jobs()
+        jobs.put(job)
+        limit = timeout_s + _STUCK_GRACE_S
+        if not job.done.wait(limit):
+            self._abandon(jobs)
+            raise ProducerStuck(f"{what} did not return within {limit:.0f}s")
+        if job.error is not None:
+            raise job.error
+        return job.value
+
+    def close(self) -> None:
+        """Let the thread end once it is idle; a later ``run`` starts a new one."""
+        with self._lock:
+            jobs, self._queue = self._queue, None
+        if jobs is not None:
+            jobs.put(None)
+
+    def _jobs(self) -> queue.SimpleQueue[_Call | None]:
+        with self._lock:
+            if self._queue is None:
+                self._queue = queue.SimpleQueue()
+                threading.Thread(target=_serve, args=(self._queue,), name=self._name,
+                                 daemon=True).start()
+            return self._queue
+
+    def _abandon(self, jobs: queue.SimpleQueue[_Call | None]) -> None:
+        with self._lock:
+            if self._queue is jobs:
+                self._queue = None
+        jobs.put(None)  # the stuck thread ends after its call instead of waiting for more
+
+
+def _serve(jobs: queue.SimpleQueue[_Call | None]) -> None:
+    while (job := jobs.get()) is not None:
         try:
-            outcome["value"] = call(*args)
+            job.value = job.call(*job.args)
         except BaseException as exc:
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=run, name=f"txn-{what}", daemon=True)
-    thread.start()
-    thread.join(timeout_s + _STUCK_GRACE_S)
-    if thread.is_alive():
-        raise ProducerStuck(f"{what} did not return within {timeout_s + _STUCK_GRACE_S:.0f}s")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("value")
+            job.error = exc
+        job.done.set()
 
 
 class TransactionAborted(Exception):
@@ -94,16 +142,21 @@ class TxnPublisher:
         self._dlq_max = dlq_max_value_bytes
         self._timeout_s = timeout_s
         self._call_s = min(timeout_s, _CALL_TIMEOUT_S)
+        self._runner = CallRunner(f"txn-{worker_id}"[:15])
 
     @property
     def producer(self) -> Producer:
         """The producer in use (a new one after a replacement)."""
         return self._producer
 
+    def close(self) -> None:
+        """Release the call runner's thread; called when the worker's clients are closed."""
+        self._runner.close()
+
     def init(self) -> None:
         """Register the transactional id, fencing any older producer with the same id."""
         try:
-            guarded("init", self._timeout_s, self._producer.init_transactions, self._timeout_s)
+            self._runner.run("init", self._timeout_s, self._producer.init_transactions, self._timeout_s)
         except (KafkaException, ProducerStuck) as exc:
             raise KafkaUnavailableError(f"cannot initialise transactions: {exc}") from None
 
@@ -126,7 +179,7 @@ class TxnPublisher:
                 self._produce(self._topics.drops, d.stream_id, drop_value(d))
             offsets = [TopicPartition(t, p, o) for (t, p), o in positions.items()]
             if offsets:
-                guarded("send offsets", self._call_s, self._producer.send_offsets_to_transaction,
+                self._runner.run("send offsets", self._call_s, self._producer.send_offsets_to_transaction,
                         offsets, self._group_metadata(), self._call_s)
             self._commit()
         except KafkaException as exc:
@@ -147,7 +200,7 @@ class TxnPublisher:
     def _commit(self) -> None:
         for attempt in range(_COMMIT_RETRIES):
             try:
-                guarded("commit", self._call_s, self._producer.commit_transaction, self._call_s)
+                self._runner.run("commit", self._call_s, self._producer.commit_transaction, self._call_s)
                 return
             except KafkaException as exc:
                 error: KafkaError = exc.args[0]
@@ -174,7 +227,7 @@ class TxnPublisher:
     def abort(self) -> None:
         """Abort the open transaction; a producer that cannot is replaced (see module doc)."""
         try:
-            guarded("abort", self._call_s, self._producer.abort_transaction, self._call_s)
+            self._runner.run("abort", self._call_s, self._producer.abort_transaction, self._call_s)
         except (KafkaException, ProducerStuck) as exc:
             self._replace(f"cannot abort transaction: {exc}")
 
@@ -192,7 +245,7 @@ class TxnPublisher:
         producer = self._factory()
         while True:
             try:
-                guarded("init", self._call_s, producer.init_transactions, self._call_s)
+                self._runner.run("init", self._call_s, producer.init_transactions, self._call_s)
                 self._producer = producer
                 log.warning("transactional producer replaced")
                 return

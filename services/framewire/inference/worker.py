@@ -17,13 +17,16 @@ from dataclasses import dataclass
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
 from framewire.core.errors import FramewireError
+from framewire.inference.batching import CommitBatch
 from framewire.inference.engine import CycleWork, Engine
+from framewire.inference.freshness import expire
 from framewire.inference.health import Health
 from framewire.inference.kafka_io import KafkaIO
 from framewire.inference.metrics import InferenceMetrics
+from framewire.inference.modes import ModeController
 from framewire.inference.records import Coords, DropRange, DropReason, Inbound, Processed, Rejected
 from framewire.inference.scheduler import TP, Cycle, Scheduler
-from framewire.inference.settings import InferenceSettings
+from framewire.inference.settings import FreshnessPolicy, InferenceSettings
 from framewire.inference.streamspecs import StreamAges
 from framewire.inference.txn import TransactionAborted
 from framewire.inference.wire import read_frame
@@ -51,8 +54,15 @@ class Worker:
     def __init__(
         self, settings: InferenceSettings, io: KafkaIO, engine: Engine, scheduler: Scheduler,
         metrics: InferenceMetrics, health: Health, ages: StreamAges,
+        modes: ModeController | None = None,
     ) -> None:
         self._s = settings
+        self._modes = modes
+        # Finished cycles waiting for the commit interval (one transaction for all).
+        self._batch: CommitBatch[InFlight] = CommitBatch(
+            settings.commit_interval_ms / 1000, settings.commit_frames
+        )
+        self._arrived = 0
         self._ages = ages
         self._io = io
         self._engine = engine
@@ -79,14 +89,32 @@ class Worker:
     def _turn(self) -> None:
         self._health.beat()
         busy = bool(self._pending) or self._scheduler.buffered() > 0
-        self._ingest(self._io.fetch(0.0 if busy else self._s.poll_timeout_s, _FETCH_BATCH))
+        idle_s = self._batch.wait_s(time.monotonic(), self._s.poll_timeout_s)
+        self._ingest(self._io.fetch(0.0 if busy else idle_s, _FETCH_BATCH))
         if not self._pending:
             self._dispatch()
-        if self._pending and self._pending[0].work.wait(self._s.poll_timeout_s):
+        wait_s = self._batch.wait_s(time.monotonic(), self._s.poll_timeout_s)
+        if self._pending and self._pending[0].work.wait(wait_s):
             done = self._pending.popleft()
             self._dispatch()  # the next cycle computes while this one commits
-            self._commit(done)
+            self._batch.add(done, len(done.cycle.frames), time.monotonic())
+        if self._batch.due(time.monotonic()):
+            self._commit_batch()
+        self._observe_modes()
         self._update_lag()
+
+    def _observe_modes(self) -> None:
+        """Feed the mode controller; export the mode when it changed."""
+        if self._modes is None:
+            return
+        before = self._modes.mode
+        completed, busy_s = self._engine.take_stats()
+        mode = self._modes.observe(time.monotonic(), self._arrived, completed, busy_s)
+        self._arrived = 0
+        self._metrics.engine_latency_load.set(self._modes.load)
+        if mode is not before:
+            self._metrics.engine_mode_switches.inc()
+            self._metrics.set_mode(mode.value)
 
     # -- intake ---------------------------------------------------------------------------
 
@@ -109,6 +137,7 @@ class Worker:
             item = read_frame(inbound, self._topics.stream_of(c.topic))
             if not isinstance(item, Rejected):
                 self._metrics.frames_in.labels(item.stream_id).inc()
+                self._arrived += 1
             if self._scheduler.add(tp, item):
                 self._io.pause(tp)
 
@@ -117,8 +146,10 @@ class Worker:
     def _budget_ns(self, max_age_ms: int) -> int:
         """Max age minus the time a chosen frame still needs to become a committed result."""
         max_age = max_age_ms * 1_000_000
-        # A chosen frame waits for the cycle in flight, then its own cycle and commit.
-        return max_age - min(max_age // 2, int(3 * self._cycle_s * 1e9))
+        # A chosen frame waits for the cycle in flight, then its own cycle, the commit
+        # interval and the commit.
+        wait_ns = int((3 * self._cycle_s + self._s.commit_interval_ms / 1000) * 1e9)
+        return max_age - min(max_age // 2, wait_ns)
 
     def _dispatch(self) -> None:
         if len(self._pending) >= _MAX_PENDING:
@@ -170,26 +201,40 @@ class Worker:
         cycle.positions[tp] = target
         self._fetched[tp] = target
 
-    def _commit(self, done: InFlight) -> None:
-        try:
-            outcomes = done.work.results()
-        except Exception as exc:
-            raise InferenceFailed(f"inference failed: {exc}") from exc
-        processed = [o for o in outcomes if isinstance(o, Processed)]
-        rejected = done.cycle.rejected + [o for o in outcomes if isinstance(o, Rejected)]
+    def _commit_batch(self) -> None:
+        """Publish every held cycle in one transaction; results too old by now are dropped."""
+        cycles = self._batch.take()
+        processed: list[Processed] = []
+        rejected: list[Rejected] = []
+        drops: list[DropRange] = []
+        positions: dict[TP, int] = {}
+        for done in cycles:
+            try:
+                outcomes = done.work.results()
+            except Exception as exc:
+                raise InferenceFailed(f"inference failed: {exc}") from exc
+            processed += [o for o in outcomes if isinstance(o, Processed)]
+            rejected += done.cycle.rejected + [o for o in outcomes if isinstance(o, Rejected)]
+            drops += done.cycle.drops
+            positions.update(done.cycle.positions)  # later cycles are further on
+        if self._s.freshness is not FreshnessPolicy.NONE:
+            processed, expired = expire(processed, time.time_ns(), self._ages.max_age_ms)
+            drops += expired
         started = time.monotonic()
         try:
-            self._io.publisher.publish(processed, rejected, done.cycle.drops, done.cycle.positions)
+            self._io.publisher.publish(processed, rejected, drops, positions)
         except TransactionAborted:
             self._metrics.transactions.labels("aborted").inc()
             self._rewind()
             return
-        self._base.update(done.cycle.positions)
-        self._cycle_s = 0.8 * self._cycle_s + 0.2 * (time.monotonic() - done.started)
-        self._record(done, processed, rejected, time.monotonic() - started)
+        self._base.update(positions)
+        for done in cycles:
+            self._cycle_s = 0.8 * self._cycle_s + 0.2 * (time.monotonic() - done.started)
+        self._record(cycles, processed, rejected, drops, time.monotonic() - started)
 
     def _record(
-        self, done: InFlight, processed: list[Processed], rejected: list[Rejected], commit_s: float
+        self, cycles: list[InFlight], processed: list[Processed], rejected: list[Rejected],
+        drops: list[DropRange], commit_s: float,
     ) -> None:
         m = self._metrics
         m.transactions.labels("committed").inc()
@@ -201,11 +246,11 @@ class Worker:
                 max(0.0, (now - p.frame.capture_time_ns) / 1e9)
             )
             m.infer_latency.observe(p.timing.infer_us / 1e6)
-        for size in done.work.batch_sizes:
+        for size in (s for done in cycles for s in done.work.batch_sizes):
             m.batch_size.observe(size)
         for r in rejected:
             m.dead_letters.labels(r.kind.value).inc()
-        for d in done.cycle.drops:
+        for d in drops:
             m.drops.labels(d.stream_id, d.reason.value).inc(d.count)
 
     def _finish_pending(self) -> None:
@@ -213,13 +258,16 @@ class Worker:
         while self._pending:
             head = self._pending.popleft()
             head.work.wait()
-            self._commit(head)
+            self._batch.add(head, len(head.cycle.frames), time.monotonic())
+        if len(self._batch):
+            self._commit_batch()
 
     def _rewind(self) -> None:
         """After an abort: forget everything uncommitted and re-read it from the broker."""
         for inflight in self._pending:
             inflight.work.wait()
         self._pending.clear()
+        self._batch.clear()
         for tp in list(self._assigned):
             self._scheduler.remove_partition(tp)
             self._scheduler.add_partition(tp)
