@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Response
@@ -19,6 +20,8 @@ from framewire.dashboard.security import Auth
 
 # How long a request waits for a frame its detection already announced.
 FRAME_WAIT_S = 1.0
+# How often a request for the newest frame of a stream just starting to be read looks again.
+LATEST_POLL_S = 0.05
 
 
 def jpeg_response(frame: StoredFrame, cache: str) -> Response:
@@ -47,6 +50,18 @@ async def from_kafka(ctx: Context, stream_id: str, partition: int, offset: int) 
                        frame.capture_time_ns, frame.data)
 
 
+async def newest(ctx: Context, stream_id: str) -> StoredFrame | None:
+    """The newest frame in memory; a stream nobody watched yet has none, so its frames
+    are asked for and the first one waited for (briefly)."""
+    store = ctx.state.frames
+    if ctx.demand is not None:
+        ctx.demand.touch(stream_id)
+    deadline = time.monotonic() + FRAME_WAIT_S
+    while (frame := store.latest(stream_id)) is None and time.monotonic() < deadline:
+        await asyncio.sleep(LATEST_POLL_S)
+    return frame
+
+
 def frames_router(auth: Auth) -> APIRouter:
     router = APIRouter(prefix="/api/streams", tags=["frames"], dependencies=[Depends(auth.read)])
     jpeg: dict[int | str, dict[str, Any]] = {
@@ -56,7 +71,8 @@ def frames_router(auth: Auth) -> APIRouter:
     @router.get("/{stream_id}/frames/latest", responses=jpeg, response_class=Response,
                 summary="The newest frame the dashboard has seen")
     async def latest_frame(stream_id: str, ctx: Ctx) -> Response:
-        frame = ctx.state.frames.latest(checked_id(stream_id))
+        stream_id = checked_id(stream_id)
+        frame = await newest(ctx, stream_id)
         if frame is None:
             raise HTTPException(404, f"no frame of stream {stream_id!r} yet")
         return jpeg_response(frame, "no-store")
@@ -66,6 +82,8 @@ def frames_router(auth: Auth) -> APIRouter:
     async def frame_at(stream_id: str, coords: str, ctx: Ctx) -> Response:
         stream_id = checked_id(stream_id)
         partition, offset = parse_coords(coords)
+        if ctx.demand is not None:
+            ctx.demand.touch(stream_id)
         store = ctx.state.frames
         oldest = store.oldest_offset(stream_id, partition)
         if oldest is not None and offset < oldest:

@@ -35,6 +35,7 @@ from framewire.dashboard.hub import Hub
 from framewire.dashboard.security import Auth, SecurityHeaders, add_cors
 from framewire.dashboard.settings import DashboardSettings
 from framewire.dashboard.state import PipelineState
+from framewire.dashboard.watch import FrameDemand
 from framewire.dashboard.writer import SpecWriter
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,8 @@ FEED_READY_WAIT_S = 15.0
 def build_context(settings: DashboardSettings) -> Context:
     hub = Hub(settings.client_queue_size, on_drop=lambda ep, n: metrics.CLIENT_DROPS.labels(ep).inc(n))
     state = PipelineState(hub, FrameStore(settings.frames_per_stream), settings.history_s)
-    return Context(settings, hub, state, ModelCatalog())
+    demand = FrameDemand(hub, settings.frames_linger_s) if settings.frames_on_demand else None
+    return Context(settings, hub, state, ModelCatalog(), demand)
 
 
 @contextlib.asynccontextmanager
@@ -80,6 +82,9 @@ async def start_kafka(ctx: Context) -> None:
         settings.kafka, asyncio.get_running_loop(), ctx.state.apply,
         refresh_s=settings.topic_refresh_s, frames_backlog=settings.frames_per_stream,
     )
+    if ctx.demand is not None:
+        ctx.feed.want_frames(ctx.demand.wanted)
+        ctx.demand.listener = ctx.feed.want_frames
     ctx.feed.start()
     if not await asyncio.to_thread(ctx.feed.ready.wait, FEED_READY_WAIT_S):
         log.warning("Kafka consumer not reading after %.0fs; serving anyway", FEED_READY_WAIT_S)
@@ -89,6 +94,8 @@ async def tick_forever(ctx: Context) -> None:
     while True:
         await asyncio.sleep(ctx.settings.summary_interval_s)
         ctx.state.tick()
+        if ctx.demand is not None:
+            ctx.demand.update()  # ends lingers of streams nobody watches any more
 
 
 async def validation_error(_request: Request, exc: Exception) -> JSONResponse:

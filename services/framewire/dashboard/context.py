@@ -13,6 +13,7 @@ from framewire.dashboard.feed import Feed
 from framewire.dashboard.hub import Hub
 from framewire.dashboard.settings import DashboardSettings
 from framewire.dashboard.state import PipelineState
+from framewire.dashboard.watch import FrameDemand
 from framewire.dashboard.writer import SpecWriter
 
 # Short-lived Kafka reads (resumes, old frames) allowed at once per process.
@@ -25,6 +26,8 @@ class Context:
     hub: Hub
     state: PipelineState
     catalog: ModelCatalog
+    # Which streams' frames are read (None: every stream's, FW_DASHBOARD_FRAMES_ON_DEMAND off).
+    demand: FrameDemand | None = None
     feed: Feed | None = None
     # The loop serving the app, set at start-up (other threads hand work to it).
     loop: asyncio.AbstractEventLoop | None = None

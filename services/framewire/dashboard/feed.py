@@ -4,7 +4,9 @@ It uses ``assign`` (no consumer group, nothing committed): the dashboard is a vi
 assigning explicitly lets it start each partition exactly where it wants and tell the loop
 that position (a ``Baseline``) before any record of it, which is what makes gap-free
 ``Last-Event-ID`` resumes possible. New per-stream topics are found by polling metadata
-every ``refresh_s`` (or at once after the API creates a stream).
+every ``refresh_s`` (or at once after the API creates a stream). Frames topics are read
+only for the streams in ``want_frames`` (the ones clients watch, see ``watch``); every
+other topic is read for every stream.
 
 Records are decoded on this thread and handed to the event loop in batches; at most
 ``max_pending`` batches wait for the loop, after which the consumer simply stops fetching
@@ -28,6 +30,7 @@ from framewire.core.config import KafkaSettings
 from framewire.core.errors import DecodeError
 from framewire.core.kafka import make_consumer
 from framewire.dashboard import metrics
+from framewire.dashboard.watch import EVERY_STREAM, FramesWanted
 from framewire.dashboard.wire import (
     STATE_KINDS,
     Baseline,
@@ -56,6 +59,7 @@ PROTOBUF_KINDS: dict[TopicKind, Any] = {
 STARTUP_BACKLOG = {TopicKind.FRAMES: 1, TopicKind.STATS: 2000, TopicKind.ALERTS: 100}
 # ... and when a topic appears later (a new stream): its first records are news.
 NEW_TOPIC_BACKLOG = 1000
+WATCH_FRAMES_BACKLOG = 16
 Batch = Sequence[Record | Baseline]
 
 
@@ -99,6 +103,8 @@ class Feed:
         self._catching_up: dict[tuple[str, int], int] = {}
         self.ready = threading.Event()
         self.last_metadata_ok = 0.0
+        # Frames topics to read (replaced from the loop thread; read here at each sync).
+        self._frames_wanted = EVERY_STREAM
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="dashboard-feed", daemon=True)
@@ -111,6 +117,12 @@ class Feed:
 
     def request_refresh(self) -> None:
         """Look for new topics now (called after the API creates a stream)."""
+        self._refresh.set()
+
+    def want_frames(self, wanted: FramesWanted) -> None:
+        """Read only these frames topics from now on (called when the set of watched
+        streams changes); the assignment follows within one poll."""
+        self._frames_wanted = wanted
         self._refresh.set()
 
     def _run(self) -> None:
@@ -144,19 +156,25 @@ class Feed:
         except KafkaException as exc:
             log.warning("cannot read topic metadata from %s: %s", self._kafka.bootstrap, exc)
             return
+        frames = self._frames_wanted
         wanted: dict[tuple[str, int], TopicKind] = {}
         for name, topic in metadata.topics.items():
             kind = classify(self._topics, name)
-            if kind is not None and topic.error is None:
-                wanted.update({(name, p): kind[0] for p in topic.partitions})
+            if kind is None or topic.error is not None:
+                continue
+            if kind[0] is TopicKind.FRAMES and not frames.covers(kind[1]):
+                continue  # nobody watches this stream's pictures
+            wanted.update({(name, p): kind[0] for p in topic.partitions})
         gone = [k for k in self._assigned if k not in wanted]
         if gone:
+            log.info("dashboard stops reading %d partitions", len(gone))
             consumer.incremental_unassign([TopicPartition(t, p) for t, p in gone])
             for key in gone:
                 del self._assigned[key]
         new = {k: v for k, v in wanted.items() if k not in self._assigned}
         if new and not self._assign(consumer, new):
             return
+        metrics.FRAMES_PARTITIONS.set(sum(k is TopicKind.FRAMES for k in self._assigned.values()))
         self.last_metadata_ok = time.monotonic()
         if not self._catching_up:
             self.ready.set()
@@ -197,7 +215,9 @@ class Feed:
         if kind in STATE_KINDS:
             return 2**62
         if kind is TopicKind.FRAMES:
-            return 1 if startup else self._frames_backlog
+            # A stream starting to be watched: enough recent frames for the results already
+            # on their way to the page, not a whole ring per stream at once.
+            return 1 if startup else min(self._frames_backlog, WATCH_FRAMES_BACKLOG)
         return STARTUP_BACKLOG.get(kind, 0) if startup else NEW_TOPIC_BACKLOG
 
     def _read(self, message: Message) -> Record | None:

@@ -104,6 +104,8 @@ class Hub:
         self._on_drop = on_drop
         self._channels: dict[str, set[ClientQueue]] = {}
         self._closed = False
+        # Called after a client subscribed or left (the frame demand follows the clients).
+        self.on_change: Callable[[], None] | None = None
 
     def subscribe(self, channel: str) -> ClientQueue:
         """Called when an SSE client connects; ``channel`` is a stream id or ALL_STREAMS."""
@@ -116,6 +118,7 @@ class Hub:
         if self._closed:
             queue.close()
         self._channels.setdefault(channel, set()).add(queue)
+        self._changed()
         return queue
 
     def close(self) -> None:
@@ -132,6 +135,15 @@ class Hub:
             members.discard(queue)
             if not members:
                 del self._channels[queue.channel]
+                self._changed()
+
+    def channels(self) -> list[str]:
+        """Channels with at least one client (stream ids, and ALL_STREAMS)."""
+        return list(self._channels)
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def publish(self, channel: str, event: Event) -> int:
         """Deliver ``event`` to every client of ``channel``; returns how many received it."""

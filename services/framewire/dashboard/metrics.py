@@ -48,3 +48,8 @@ WINDOW_STATS = Counter(
     ["outcome"],
     namespace=NAMESPACE,
 )
+FRAMES_PARTITIONS = Gauge(
+    "dashboard_frames_partitions",
+    "Frames partitions the dashboard reads now (only those of streams a client watches)",
+    namespace=NAMESPACE,
+)

@@ -47,6 +47,10 @@ class DashboardSettings(BaseSettings):
     history_s: int = Field(default=120, ge=10, le=3600)
     # How often the consumer looks for new per-stream topics.
     topic_refresh_s: float = Field(default=2.0, gt=0, le=60)
+    # Read a stream's frames only while a client watches it (SSE or frame requests), and
+    # for this long after; False reads every stream's frames all the time.
+    frames_on_demand: bool = True
+    frames_linger_s: float = Field(default=10.0, gt=0, le=3600)
     # Folders file and folder sources must lie in (the gateways' FW_GATEWAY_MEDIA_ROOTS).
     # Env: comma-separated absolute paths. Empty: any path is accepted.
     media_roots: Annotated[tuple[Path, ...], NoDecode] = ()
