@@ -85,7 +85,11 @@ def producer_config(
 
 
 def consumer_config(settings: KafkaSettings, group_id: str, **extra: Any) -> dict[str, Any]:
-    """Consumer options: manual commits, read_committed, fetch sizes fit for frames."""
+    """Consumer options: manual commits, read_committed, fetch sizes fit for frames.
+
+    An ``extra`` option given as None removes that default (the consumer group protocol,
+    for one, refuses ``partition.assignment.strategy``).
+    """
     conf = common_config(settings)
     conf.update(
         {
@@ -102,7 +106,7 @@ def consumer_config(settings: KafkaSettings, group_id: str, **extra: Any) -> dic
         }
     )
     conf.update(extra)
-    return conf
+    return {k: v for k, v in conf.items() if v is not None}
 
 
 # Consumer errors no retry can cure: a setting or the broker's rules must change first.

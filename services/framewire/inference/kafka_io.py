@@ -7,6 +7,7 @@ broker is unreachable) and closed by ``close``, which leaves the consumer group.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +36,8 @@ from framewire.inference.txn import TxnPublisher
 log = logging.getLogger(__name__)
 
 RebalanceCallback = Callable[[Consumer, list[TopicPartition]], None]
+# How long a stopping worker waits for its revocation before closing anyway.
+_LEAVE_TIMEOUT_S = 5.0
 
 
 class KafkaIO:
@@ -76,8 +79,14 @@ class KafkaIO:
         return io
 
     def _leave(self) -> None:
+        """Unsubscribe and serve the revocation before ``close``: librdkafka sends a static
+        member's LeaveGroup only once the unassign is done and the consumer not yet closing."""
         try:
             self.consumer.unsubscribe()
+            deadline = time.monotonic() + _LEAVE_TIMEOUT_S
+            while self.consumer.assignment() and time.monotonic() < deadline:
+                self.consumer.poll(0.02)  # uncommitted messages: the next owner re-reads them
+            self.consumer.poll(0.02)
         except KafkaException as exc:  # e.g. fenced: the group has moved on already
             log.info("leaving group %s: %s", self._s.group, exc)
 

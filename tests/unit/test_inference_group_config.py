@@ -1,0 +1,45 @@
+"""The inference worker's consumer options for each group protocol and membership."""
+
+from __future__ import annotations
+
+import pytest
+from confluent_kafka import Consumer
+
+from framewire.core.config import KafkaSettings
+from framewire.core.kafka import consumer_config
+from framewire.inference.kafka_io import group_config
+from framewire.inference.settings import GroupProtocol, InferenceSettings
+
+pytestmark = pytest.mark.unit
+
+
+def settings(**kw: object) -> InferenceSettings:
+    return InferenceSettings(kafka=KafkaSettings(bootstrap="127.0.0.1:1"), worker_id="w-3", **kw)
+
+
+def test_by_default_a_worker_is_a_static_member_of_a_classic_group_with_a_6s_session() -> None:
+    # Given the default settings
+    conf = consumer_config(settings().kafka, "g", **group_config(settings()))
+    # Then the worker id is its group instance id and the session times out within 6 s
+    assert conf["group.instance.id"] == "w-3"
+    assert conf["group.protocol"] == "classic"
+    assert conf["session.timeout.ms"] <= 6000
+    assert conf["heartbeat.interval.ms"] < conf["session.timeout.ms"] // 3
+    assert conf["partition.assignment.strategy"] == "cooperative-sticky"
+    Consumer(conf).close()  # librdkafka accepts the combination
+
+
+def test_the_consumer_protocol_leaves_assignment_and_session_to_the_broker() -> None:
+    # Given the KIP-848 consumer protocol
+    s = settings(group_protocol=GroupProtocol.CONSUMER)
+    conf = consumer_config(s.kafka, "g", **group_config(s))
+    # Then none of the options librdkafka refuses under it is set
+    assert conf["group.protocol"] == "consumer"
+    for refused in ("session.timeout.ms", "heartbeat.interval.ms", "partition.assignment.strategy"):
+        assert refused not in conf
+    Consumer(conf).close()
+
+
+def test_static_membership_can_be_turned_off() -> None:
+    conf = group_config(settings(static_membership=False))
+    assert "group.instance.id" not in conf
