@@ -13,6 +13,7 @@ is ``pytest -m "reliability and slow" tests/reliability/test_failover.py``.
 from __future__ import annotations
 
 import re
+import signal
 import time
 from pathlib import Path
 
@@ -50,8 +51,8 @@ class Run:
         self.probe = Probe(kafka, STREAMS)
         self.feed.start()
 
-    def start(self, wid: str) -> Service:
-        return worker(self.kafka, wid, self.tmp / f"{wid}.log", **self.env)
+    def start(self, wid: str, log_name: str = "") -> Service:
+        return worker(self.kafka, wid, self.tmp / f"{log_name or wid}.log", **self.env)
 
     def wait_assigned(self, wid: str, log_from: int, timeout_s: float) -> bool:
         """Whether the worker logged a partition assigned to it, past ``log_from`` (restarts
@@ -195,3 +196,35 @@ def test_sigterm_in_a_rolling_restart_hands_over_without_stale_frames(
     assert codes == [0, 0], codes
     # And a survivor took each stopping worker's streams over without a session timeout
     assert max(handovers) < RESTART_BOUND_S, handovers
+
+
+def test_a_restarted_worker_fences_its_zombie_which_then_commits_nothing(
+    kafka_settings: KafkaSettings, tmp_path: Path
+) -> None:
+    # Given two workers sharing two streams
+    run = Run(kafka_settings, tmp_path)
+    try:
+        assert run.probe.wait_all_flowing(90), "streams never detected"
+        time.sleep(2.0)
+        # When worker a freezes mid-flight (SIGSTOP) and a new process with its id starts
+        zombie = run.workers["a"]
+        zombie.process.send_signal(signal.SIGSTOP)  # type: ignore[union-attr]
+        frozen_ns = time.time_ns()
+        run.workers["a"] = run.start("a", log_name="a-replacement")
+        resumed = run.resume_s(frozen_ns, 60)
+        # and then the zombie wakes up
+        zombie.process.send_signal(signal.SIGCONT)  # type: ignore[union-attr]
+        zombie_code = zombie.wait(30)
+        outcome = run.finish()
+    finally:
+        run.close()
+        if zombie.alive():
+            zombie.kill()
+    print(f"RELIABILITY failover zombie: replacement_resumed_s={resumed:.2f} "
+          f"zombie_exit={zombie_code} {summary(outcome)} ({machine()})")
+    # Then the zombie is fenced and stops with an error instead of committing
+    assert zombie_code not in (None, 0), zombie_code
+    assert "another worker took over" in zombie.log_text() or "fenced" in zombie.log_text().lower()
+    # And no frame got two results, or a result and a drop record
+    check_accounting(outcome)
+    assert outcome["codes"] == {"a": 0, "b": 0}, outcome["codes"]

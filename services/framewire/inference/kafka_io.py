@@ -85,7 +85,11 @@ class KafkaIO:
             self.consumer.unsubscribe()
             deadline = time.monotonic() + _LEAVE_TIMEOUT_S
             while self.consumer.assignment() and time.monotonic() < deadline:
-                self.consumer.poll(0.02)  # uncommitted messages: the next owner re-reads them
+                # Uncommitted messages are dropped: the next owner re-reads them.
+                m = self.consumer.poll(0.02)
+                error = m.error() if m is not None else None
+                if error is not None and error.fatal():
+                    return  # fenced: nothing to hand over
             self.consumer.poll(0.02)
         except KafkaException as exc:  # e.g. fenced: the group has moved on already
             log.info("leaving group %s: %s", self._s.group, exc)
