@@ -29,6 +29,7 @@ def _options(settings: InferenceSettings) -> dict[str, Any]:
     return {
         "cache_dir": Path(settings.model_cache_dir) if settings.model_cache_dir else None,
         "device": settings.device,
+        "precision": settings.precision,
         "num_requests": settings.num_requests,
         "score_threshold": settings.score_threshold,
     }

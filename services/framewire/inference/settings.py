@@ -16,6 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from framewire.core.config import KafkaSettings
 
 _WORKER_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+# framewire.models.engine.Precision's values (not imported: settings load without OpenVINO).
+PRECISIONS = ("auto", "bf16", "f32", "f16", "int8")
 
 
 class FreshnessPolicy(StrEnum):
@@ -75,6 +77,9 @@ class InferenceSettings(BaseSettings):
     model_poll_s: float = Field(default=30.0, ge=1.0, le=3600)
     model_cache_dir: str | None = None
     device: str = "CPU"
+    # auto, bf16, f32, f16 (OpenVINO's inference precision) or int8: the model's quantized
+    # variant from the cache, made by ``framewire models quantize MODEL`` (refused when absent).
+    precision: str = "auto"
     # ``adaptive`` switches between the two below with the load (see inference/modes.py).
     engine_mode: EngineMode = EngineMode.ADAPTIVE
     # Deprecated: a hint given here (LATENCY, THROUGHPUT) fixes the mode as before.
@@ -130,6 +135,13 @@ class InferenceSettings(BaseSettings):
     # Health, readiness and /metrics; 0 picks a free port, -1 disables the server.
     http_port: int = Field(default=9400, ge=-1, le=65535)
     http_host: str = "0.0.0.0"
+
+    @field_validator("precision")
+    @classmethod
+    def _precision_known(cls, value: str) -> str:
+        if value.lower() not in PRECISIONS:
+            raise ValueError(f"precision {value!r} is not one of {', '.join(PRECISIONS)}")
+        return value.lower()
 
     @field_validator("worker_id")
     @classmethod

@@ -12,6 +12,7 @@ import ssl
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from framewire.core.errors import ModelError
 
@@ -43,12 +44,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     enc.add_argument("--key-id", help="name the key broker knows the key by (default: id)")
     enc.add_argument("--model-id", help="id to serve it under (default: the zoo id)")
     enc.add_argument("--info", type=Path, help="JSON with format, decoder, labels, input")
-    for p in (fetch, info, serve, enc):
+    quant = sub.add_parser("quantize", help="INT8 post-training quantization (NNCF), accuracy-gated")
+    _quantize_arguments(quant)
+    for p in (fetch, info, serve, enc, quant):
         p.add_argument("--cache", type=Path, help="model cache (env FW_MODELS_CACHE)")
 
 
 def run(args: argparse.Namespace) -> int:
-    actions = {"fetch": _fetch, "list": _list, "info": _info, "serve": _serve, "encrypt": _encrypt}
+    actions = {
+        "fetch": _fetch, "list": _list, "info": _info, "serve": _serve, "encrypt": _encrypt,
+        "quantize": _quantize,
+    }
     return actions[args.models_command](args)
 
 
@@ -149,3 +155,57 @@ def _encrypt(args: argparse.Namespace) -> int:
     )
     _out(f"wrote {sidecar} and {sidecar.with_suffix('.fwenc')}; serve with --dir {args.out}")
     return 0
+
+
+def _quantize_arguments(quant: argparse.ArgumentParser) -> None:
+    quant.add_argument("model_id", help="zoo id")
+    quant.add_argument("--from-topic", metavar="STREAM",
+                       help="calibrate on the newest frames of this stream's frames topic "
+                       "(default: the bundled photos and sample clips)")
+    quant.add_argument("--images", type=int, default=64,
+                       help="frames to calibrate on, and as many to judge on (default 64)")
+    quant.add_argument("--min-f1", type=float, default=0.95,
+                       help="refuse the model when its detections agree with f32 below this F1 "
+                       "(default 0.95)")
+    quant.add_argument("--iou", type=float, default=0.5, help="IoU a match needs (default 0.5)")
+    quant.add_argument("--preset", choices=["mixed", "performance"], default="mixed",
+                       help="NNCF preset (default mixed: asymmetric activations)")
+    quant.add_argument("--samples", type=Path, help="where the sample clips are (made if missing)")
+    quant.add_argument("--dry-run", action="store_true", help="quantize and judge, store nothing")
+    quant.add_argument("--json", action="store_true", help="print the cache entry's manifest as JSON")
+
+
+def _quantize(args: argparse.Namespace) -> int:
+    from framewire.models.gate import summary
+    from framewire.models.quantize import Preset, quantize_model
+
+    if not 0 < args.iou <= 1 or args.images < 1:
+        raise ModelError("--iou must be in (0, 1] and --images at least 1")
+    result = quantize_model(
+        args.model_id, _calibration_images(args), _cache(args), min_f1=args.min_f1, iou=args.iou,
+        preset=Preset(args.preset), store=not args.dry_run,
+    )
+    if args.json and result.entry is not None:
+        _out(json.dumps(result.entry.provenance, indent=2, sort_keys=True))
+        return 0
+    _out(f"{result.model_id}: {summary(result.figures)} (min F1 {args.min_f1})")
+    if result.entry is None:
+        _out("dry run: nothing stored")
+    else:
+        entry = result.entry
+        _out(f"stored {entry.version}\tsha256 {entry.sha256}\t{entry.xml.parent}")
+        _out(f"use it with FW_INFERENCE_PRECISION=int8 (model {entry.model_id})")
+    return 0
+
+
+def _calibration_images(args: argparse.Namespace) -> Any:
+    from framewire.models.calibration import sample_set
+
+    if args.from_topic:
+        from framewire.core.config import KafkaSettings, load_settings
+        from framewire.models.topicframes import topic_set
+
+        return topic_set(load_settings(KafkaSettings), args.from_topic, args.images)
+    from framewire.samples import DEFAULT_DEST
+
+    return sample_set(args.images, (args.samples or DEFAULT_DEST).expanduser())

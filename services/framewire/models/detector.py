@@ -19,7 +19,7 @@ from framewire.core.errors import ModelError
 from framewire.core.records import Detection
 from framewire.models.api import ModelInfo, RawOutputs
 from framewire.models.decoders import Decoder, DecoderContext, make_decoder
-from framewire.models.engine import Engine, EngineOptions
+from framewire.models.engine import Engine, EngineOptions, Precision
 from framewire.models.zoo import InputScaling, ModelSpec
 
 _SCALES = {InputScaling.SIGNED_UNIT: (127.5, 127.5), InputScaling.UNIT: (0.0, 255.0)}
@@ -116,25 +116,35 @@ class OpenVinoDetector:
 
 
 def build_detector(
-    model: ov.Model, spec: ModelSpec, engine_opts: EngineOptions, score_threshold: float | None
+    model: ov.Model,
+    spec: ModelSpec,
+    engine_opts: EngineOptions,
+    score_threshold: float | None,
+    *,
+    prepared: bool = False,
+    version: str | None = None,
 ) -> OpenVinoDetector:
-    """Prepare, compile and wrap ``model``; called by the loader for zoo and served models."""
+    """Prepare, compile and wrap ``model``; called by the loader for zoo and served models.
+
+    ``prepared`` models already carry ``prepare_model``'s input conversion (quantized
+    variants are saved with it); ``version`` replaces the spec's (a variant's own)."""
     threshold = spec.score_threshold if score_threshold is None else score_threshold
     if not 0.0 <= threshold < 1.0:
         raise ModelError(f"score_threshold must be in [0, 1), got {threshold}")
     context = DecoderContext(spec.labels, spec.input_width, spec.input_height)
     decoder = make_decoder(spec.decoder, context, spec.decoder_options)
-    prepared = prepare_model(model, spec)
-    ports = resolve_outputs(prepared, decoder.output_names, spec.model_id)
-    engine = Engine(prepared, ports, engine_opts)
+    graph = model if prepared else prepare_model(model, spec)
+    ports = resolve_outputs(graph, decoder.output_names, spec.model_id)
+    engine = Engine(graph, ports, engine_opts)
+    int8 = engine_opts.precision is Precision.INT8
     info = ModelInfo(
         model_id=spec.model_id,
-        version=spec.version,
+        version=version or spec.version,
         input_width=spec.input_width,
         input_height=spec.input_height,
         labels=spec.labels,
         max_batch=1,
-        precision=engine.precision,
+        precision="int8" if int8 else engine.precision,
         score_threshold=threshold,
     )
     return OpenVinoDetector(info, engine, decoder)

@@ -34,12 +34,16 @@ class PerformanceHint(StrEnum):
 
 
 class Precision(StrEnum):
-    """Inference precision; AUTO lets OpenVINO choose (BF16 on CPUs that have it)."""
+    """Inference precision; AUTO lets OpenVINO choose (BF16 on CPUs that have it).
+
+    INT8 runs the model's quantized variant from the cache (``framewire models quantize``);
+    the layers left in floating point run at OpenVINO's default, as with AUTO."""
 
     AUTO = "auto"
     BF16 = "bf16"
     F32 = "f32"
     F16 = "f16"
+    INT8 = "int8"
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,7 @@ class EngineOptions:
         config: dict[str, Any] = {"PERFORMANCE_HINT": self.performance_hint.value}
         if self.num_requests is not None:
             config["PERFORMANCE_HINT_NUM_REQUESTS"] = self.num_requests
-        if self.precision is not Precision.AUTO:
+        if self.precision not in (Precision.AUTO, Precision.INT8):
             config["INFERENCE_PRECISION_HINT"] = self.precision.value
         if self.cache_dir is not None:
             config["CACHE_DIR"] = str(self.cache_dir)

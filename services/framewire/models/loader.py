@@ -14,14 +14,16 @@ import httpx
 import openvino as ov
 
 from framewire.core.config import load_settings
+from framewire.core.errors import ModelError
 from framewire.core.logs import redact_uri
 from framewire.models.api import Detector
 from framewire.models.cache import fetch
 from framewire.models.crypto import decrypt_model, read_header
-from framewire.models.detector import build_detector
-from framewire.models.engine import EngineOptions, shared_core
+from framewire.models.detector import OpenVinoDetector, build_detector
+from framewire.models.engine import EngineOptions, Precision, shared_core
 from framewire.models.keys import KeySource, key_source
 from framewire.models.memload import read_model_from_memory
+from framewire.models.quantized import read_entry
 from framewire.models.remote import download, fetch_info
 from framewire.models.served import ServedModel, spec_for
 from framewire.models.settings import ModelsSettings
@@ -70,13 +72,12 @@ def load_detector(
     """Load zoo model ``model_id`` from the cache (fetching and verifying it if needed).
 
     ``cache_dir`` defaults to ``FW_MODELS_CACHE`` (``~/.cache/framewire/models``);
-    ``precision`` is "auto", "bf16", "f32" or "f16".
+    ``precision`` is "auto", "bf16", "f32", "f16" or "int8" (the quantized variant made by
+    ``framewire models quantize``; a clear ModelError when it is not in the cache).
     """
     settings = models_settings()
     spec = get_spec(model_id)
     cache = (cache_dir or settings.cache_dir).expanduser()
-    path = fetch(spec, cache)
-    model = shared_core().read_model(str(path))
     opts = engine_options(
         settings,
         cache,
@@ -86,16 +87,30 @@ def load_detector(
         num_requests=num_requests,
         precision=precision,
     )
-    detector = build_detector(model, spec, opts, score_threshold)
+    if opts.precision is Precision.INT8:
+        detector = load_quantized(spec, cache, opts, score_threshold)
+    else:
+        model = shared_core().read_model(str(fetch(spec, cache)))
+        detector = build_detector(model, spec, opts, score_threshold)
     log.info(
         "loaded %s %s on %s (%s, %d requests)",
         spec.model_id,
-        spec.version,
+        detector.info.version,
         device,
         detector.info.precision,
         detector.num_requests,
     )
     return detector
+
+
+def load_quantized(
+    spec: ModelSpec, cache: Path, opts: EngineOptions, score_threshold: float | None
+) -> OpenVinoDetector:
+    """The verified INT8 variant of ``spec`` from the cache; never quantized on the fly
+    (that takes NNCF and up to a minute, and must pass the accuracy gate first)."""
+    entry = read_entry(spec, cache)
+    model = shared_core().read_model(str(entry.xml))
+    return build_detector(model, spec, opts, score_threshold, prepared=True, version=entry.version)
 
 
 def _served_model(
@@ -132,6 +147,12 @@ def load_from_server(
     ``INFER_MODEL_ID``), decrypting it in memory with a key from ``keys`` (default: the
     configured key broker) when the server marks it encrypted.
     """
+    if precision.lower() == Precision.INT8:
+        raise ModelError(
+            f"{model_id}: precision int8 runs the quantized variant from the local model cache "
+            "(framewire models quantize); a model server serves models as they are, so choose "
+            "another precision or load the model from the zoo"
+        )
     settings = models_settings()
     served, spec, model = _served_model(info_url, model_id, settings, keys)
     cache = (cache_dir or settings.cache_dir).expanduser()

@@ -51,5 +51,7 @@ class TfObjectDetectionDecoder:
         keep = np.flatnonzero(scores >= score_threshold)
         keep = keep[np.argsort(-scores[keep], kind="stable")]
         xyxy = boxes[keep][:, [1, 0, 3, 2]]
-        class_ids = classes[keep].astype(np.int64) - o.class_offset
+        # Rounded, not truncated: a quantized graph computes the ids in reduced precision
+        # (0.99999994 for class 1).
+        class_ids = np.rint(classes[keep]).astype(np.int64) - o.class_offset
         return to_detections(xyxy, scores[keep], class_ids, self._labels)
