@@ -15,13 +15,15 @@ from deploycheck.tools import find_compose
 from deploycheck.workloads import Workload, compose_workloads
 
 # framewire services Prometheus does not scrape, and why.
-UNSCRAPED = {"models": "the model server exports no /metrics"}
+UNSCRAPED: dict[str, str] = {}
 HEALTHY = ("service_healthy", "service_completed_successfully")
 
 
 def compose_config(file: Path = COMPOSE_FILE, *extra: str) -> subprocess.CompletedProcess[str]:
-    """``docker compose -f FILE config EXTRA...`` with the plugin binary, no engine needed."""
-    args = [str(find_compose()), "--project-directory", str(file.parent), "-f", str(file), "config"]
+    """``docker compose -f FILE config EXTRA...`` with the plugin binary, no engine needed;
+    every profile is enabled, so services behind one (grafana) are checked too."""
+    args = [str(find_compose()), "--project-directory", str(file.parent), "--profile", "*",
+            "-f", str(file), "config"]
     return subprocess.run([*args, *extra], capture_output=True, text=True, timeout=60, check=False)
 
 
@@ -68,14 +70,19 @@ def scrape_problems(model: dict[str, Any], prometheus_yml: Path) -> list[str]:
         if service not in targets:
             problems.append(f"{workload.where}: Prometheus does not scrape it")
         problems += [
-            f"{workload.where}: scraped on port {port}, which no FW_*_PORT variable sets"
+            f"{workload.where}: scraped on port {port}, which neither FW_*_PORT nor --port sets"
             for port in sorted(targets.get(service, set()) - _ports(workload))
         ]
     return problems
 
 
 def _ports(workload: Workload) -> set[int]:
-    return {int(v) for k, v in workload.env.items() if k.endswith("_PORT") and v and v.isdigit()}
+    """Ports the service is told to serve: FW_*_PORT variables and a ``--port N`` argument."""
+    ports = {int(v) for k, v in workload.env.items() if k.endswith("_PORT") and v and v.isdigit()}
+    args = list(workload.args)
+    if "--port" in args[:-1] and args[args.index("--port") + 1].isdigit():
+        ports.add(int(args[args.index("--port") + 1]))
+    return ports
 
 
 def dockerfile_problems(text: str) -> list[str]:

@@ -44,17 +44,17 @@ def compose_workloads(model: dict[str, Any]) -> list[Workload]:
 
 
 def chart_workloads(objs: list[dict[str, Any]]) -> list[Workload]:
-    """Every container of every Deployment in a rendered chart."""
+    """Every container of every Deployment and StatefulSet in a rendered chart."""
     config_maps = {
         o["metadata"]["name"]: o.get("data") or {} for o in objs if o.get("kind") == "ConfigMap"
     }
     out = []
     for obj in objs:
-        if obj.get("kind") != "Deployment":
+        if obj.get("kind") not in ("Deployment", "StatefulSet"):
             continue
         pod = obj["spec"]["template"]["spec"]
         for container in pod.get("containers", []):
-            where = f"Deployment {obj['metadata']['name']} container {container['name']}"
+            where = f"{obj['kind']} {obj['metadata']['name']} container {container['name']}"
             out.append(_container(where, container, config_maps))
     return out
 

@@ -19,6 +19,12 @@ pytestmark = pytest.mark.unit
 
 SCENARIOS = [s.name for s in render.scenarios()]
 SERVICES = ("models", "gateway", "inference", "aggregator", "dashboard")
+WORKLOAD_KINDS = ("Deployment", "StatefulSet")
+
+
+def workloads_of(objs):
+    """Every Deployment and StatefulSet (inference is a StatefulSet, the others Deployments)."""
+    return [o for kind in WORKLOAD_KINDS for o in of_kind(objs, kind)]
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +54,7 @@ def test_every_rendered_object_passes_strict_schemas(name):
     assert problems == []
     values = yaml.safe_load((CHART / "ci" / f"{name}-values.yaml").read_text())
     enabled = {s for s in SERVICES if values.get(s, {}).get("enabled", True)}
-    components = {d["metadata"]["labels"]["app.kubernetes.io/component"] for d in of_kind(objs, "Deployment")}
+    components = {d["metadata"]["labels"]["app.kubernetes.io/component"] for d in workloads_of(objs)}
     assert components == enabled
 
 
@@ -63,7 +69,7 @@ def test_containers_run_real_commands_with_known_settings(name):
 
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_pods_are_non_root_read_only_and_probed(name):
-    for deployment in of_kind(rendered(name), "Deployment"):
+    for deployment in workloads_of(rendered(name)):
         pod = deployment["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert pod["automountServiceAccountToken"] is False
@@ -92,7 +98,7 @@ def test_dev_scenario_has_one_plain_kafka_node_and_no_optional_features():
     # And optional features stay off, with no resources set by default
     for kind in ("KafkaUser", "ScaledObject", "ServiceMonitor", "PrometheusRule", "Ingress"):
         assert of_kind(objs, kind) == []
-    for deployment in of_kind(objs, "Deployment"):
+    for deployment in workloads_of(objs):
         assert "resources" not in deployment["spec"]["template"]["spec"]["containers"][0]
 
 
@@ -114,7 +120,7 @@ def test_production_uses_three_brokers_scram_over_tls_and_acls():
     assert client["FW_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
     assert client["FW_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
     assert client["FW_KAFKA_SASL_USERNAME"] == user["metadata"]["name"]
-    for deployment in of_kind(objs, "Deployment"):
+    for deployment in workloads_of(objs):
         env = {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
         secret = env["FW_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
         assert secret == {"name": user["metadata"]["name"], "key": "password"}
@@ -123,9 +129,10 @@ def test_production_uses_three_brokers_scram_over_tls_and_acls():
 def test_production_scales_inference_with_keda_on_consumer_lag():
     objs = rendered("production")
     scaled = of_kind(objs, "ScaledObject")[0]
-    inference = named(objs, "Deployment", "-inference")
-    # Then KEDA owns the replica count of the inference Deployment
+    inference = named(objs, "StatefulSet", "-inference")
+    # Then KEDA owns the replica count of the inference StatefulSet
     assert scaled["spec"]["scaleTargetRef"]["name"] == inference["metadata"]["name"]
+    assert scaled["spec"]["scaleTargetRef"]["kind"] == "StatefulSet"
     assert "replicas" not in inference["spec"]
     # And the kafka trigger watches the group the workers join, on the brokers they use
     kafka_trigger = next(t for t in scaled["spec"]["triggers"] if t["type"] == "kafka")
@@ -298,3 +305,29 @@ def undocumented_keys(text: str) -> list[str]:
             missing.append(f"line {number}: {stripped.split(':')[0]}")
         stack.append((indent, inherited or (commented and above.strip().startswith("# --"))))
     return missing
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_inference_workers_keep_their_pod_name_as_worker_id(name):
+    # Given a scenario's inference workload
+    objs = rendered(name)
+    inference = named(objs, "StatefulSet", "-inference")
+    # Then it is a StatefulSet (a replaced pod keeps its name) governed by a headless Service
+    headless = named(objs, "Service", "-inference-pods")
+    assert inference["spec"]["serviceName"] == headless["metadata"]["name"]
+    assert headless["spec"]["clusterIP"] == "None"
+    assert inference["spec"]["podManagementPolicy"] == "Parallel"
+    # And the worker id (so the transactional id) is the pod name
+    env = {e["name"]: e for e in inference["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["FW_INFERENCE_WORKER_ID"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+
+
+def test_inference_reaches_the_model_server_at_its_info_url_and_downloads_by_its_service():
+    # Given the dev scenario, which deploys the model server
+    objs = rendered("dev")
+    models = named(objs, "Service", "-models")
+    url = f"http://{models['metadata']['name']}:{models['spec']['ports'][0]['port']}"
+    # Then inference asks the server's info URL, and the server advertises its Service
+    assert named(objs, "ConfigMap", "-inference")["data"]["FW_INFERENCE_MODEL_SERVER_URL"] == f"{url}/models"
+    args = named(objs, "Deployment", "-models")["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[args.index("--public-url") + 1] == url

@@ -82,7 +82,7 @@ def test_a_wrong_scrape_port_is_reported(model, tmp_path):
     wrong = tmp_path / "prometheus.yml"
     wrong.write_text(yaml.safe_dump(config))
     problems = compose.scrape_problems(model, wrong)
-    assert problems == ["compose service gateway: scraped on port 9999, which no FW_*_PORT variable sets"]
+    assert problems == ["compose service gateway: scraped on port 9999, which neither FW_*_PORT nor --port sets"]
 
 
 def test_inference_can_be_scaled(model):

@@ -1,6 +1,6 @@
 {{/*
-Building blocks shared by every service component: Deployment, Service and ConfigMap.
-Each component folder calls them with
+Building blocks shared by every service component: Deployment (or StatefulSet, with "kind"),
+Service and ConfigMap. Each component folder calls them with
   (dict "root" $ "name" "<component>" "component" .Values.<component> "args" (list ...))
 and adds what only it needs (extra volumes, a PodDisruptionBudget, ...).
 */}}
@@ -88,8 +88,9 @@ spec:
 {{- $ref := dict "name" .secret "key" .key -}}
 {{- $env = append $env (dict "name" .name "valueFrom" (dict "secretKeyRef" $ref)) -}}
 {{- end -}}
+{{- $kind := default "Deployment" .kind -}}
 apiVersion: apps/v1
-kind: Deployment
+kind: {{ $kind }}
 metadata:
   name: {{ include "framewire.componentName" . }}
   labels:
@@ -102,9 +103,20 @@ spec:
   selector:
     matchLabels:
       {{- include "framewire.selectorLabels" . | nindent 6 }}
+  {{- if eq $kind "StatefulSet" }}
+  # Pods are named <name>-0, <name>-1, ... and keep their name when replaced; they start
+  # and stop side by side (no ordering needed, no volumes claimed).
+  serviceName: {{ include "framewire.componentName" . }}-pods
+  podManagementPolicy: Parallel
+  {{- with $c.strategy }}
+  updateStrategy:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- else }}
   {{- with $c.strategy }}
   strategy:
     {{- toYaml . | nindent 4 }}
+  {{- end }}
   {{- end }}
   template:
     metadata:
@@ -224,4 +236,25 @@ spec:
       topologySpreadConstraints:
         {{- toYaml $constraints | nindent 8 }}
       {{- end }}
+{{- end -}}
+
+
+{{/* The headless Service a StatefulSet names as its serviceName (per-pod DNS records). */}}
+{{- define "framewire.podsService" -}}
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ include "framewire.componentName" . }}-pods
+  labels:
+    {{- include "framewire.componentLabels" . | nindent 4 }}
+spec:
+  clusterIP: None
+  publishNotReadyAddresses: true
+  selector:
+    {{- include "framewire.selectorLabels" . | nindent 4 }}
+  ports:
+    - name: metrics
+      port: {{ .component.metricsPort }}
+      targetPort: metrics
+      protocol: TCP
 {{- end -}}

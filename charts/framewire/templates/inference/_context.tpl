@@ -1,6 +1,8 @@
 {{/*
-Inference workers: `framewire inference`. The pod name is the worker id (and so part of the
-transactional id). With the model server deployed, models are downloaded from it into an
+Inference workers: `framewire inference`, a StatefulSet. The pod name (<name>-0, -1, ...) is
+the worker id, and so part of the transactional id: a replaced pod keeps its name, and its
+first transaction fences a predecessor that may still be running (a partitioned node).
+With the model server deployed, models are downloaded from it into an
 emptyDir; without it, the zoo baked into the image is used in place (read-only, so OpenVINO's
 compiled-model cache is off).
 */}}
@@ -11,9 +13,10 @@ compiled-model cache is off).
 {{- $_ := set . "component" $v -}}
 {{- $_ := set . "args" (list "inference") -}}
 {{- $_ := set . "autoscaled" $root.Values.keda.enabled -}}
+{{- $_ := set . "kind" "StatefulSet" -}}
 {{- $settings := dict "FW_INFERENCE_HTTP_PORT" $v.metricsPort "FW_INFERENCE_HTTP_HOST" "0.0.0.0" -}}
 {{- if $root.Values.models.enabled -}}
-{{- $url := printf "http://%s:%d" (include "framewire.componentName" (dict "root" $root "name" "models")) (int $root.Values.models.port) -}}
+{{- $url := printf "%s/models" (include "framewire.models.url" $root) -}}
 {{- $_ := set $settings "FW_INFERENCE_MODEL_SERVER_URL" $url -}}
 {{- $_ := set $settings "FW_INFERENCE_MODEL_CACHE_DIR" "/var/cache/framewire/models" -}}
 {{- $_ := set . "volumeMounts" (list (dict "name" "models" "mountPath" "/var/cache/framewire/models")) -}}

@@ -3,7 +3,9 @@
 {{- $v := .root.Values.models -}}
 {{- $_ := set . "name" "models" -}}
 {{- $_ := set . "component" $v -}}
-{{- $_ := set . "args" (list "models" "serve" "--host" "0.0.0.0" "--port" (toString (int $v.port))) -}}
+{{- $args := list "models" "serve" "--host" "0.0.0.0" "--port" (toString (int $v.port)) -}}
+{{- /* The download URLs it hands out must name its Service, not the bind address. */}}
+{{- $_ := set . "args" (concat $args (list "--public-url" (include "framewire.models.url" .root))) -}}
 {{- $_ := set . "settings" (dict) -}}
 {{- $_ := set . "env" (include "framewire.modelsToken" .root | fromYamlArray) -}}
 {{- end -}}
@@ -19,4 +21,10 @@
 {{- else -}}
 []
 {{- end -}}
+{{- end -}}
+
+
+{{/* Base URL of the model server as the other pods reach it: its Service. */}}
+{{- define "framewire.models.url" -}}
+http://{{ include "framewire.componentName" (dict "root" . "name" "models") }}:{{ int .Values.models.port }}
 {{- end -}}

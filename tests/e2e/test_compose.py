@@ -1,0 +1,180 @@
+"""``docker compose up`` on a real Docker engine, with images built here: detections for every
+sample stream (API and SSE), scaling, a worker killed under load, a restart keeping the
+stream registry, and Prometheus scraping everything with its rules loaded."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from e2e import dockerkit, topics
+from e2e.dockerkit import Compose, http_get, http_json, wait_for
+
+pytestmark = pytest.mark.e2e
+
+SAMPLES = ["astronaut", "chelsea", "coffee"]
+PREFIX = "fw."
+# Added through the API before the restart: the registry on the Kafka volume must keep it.
+EXTRA = {"stream_id": "extra", "source_uri": "/opt/framewire/samples/chelsea-640x480-15fps-120f.mp4",
+         "target_fps": 5, "loop": True}
+UP_TIMEOUT_S = 300
+
+
+class Stack:
+    def __init__(self, compose: Compose, ports: dict[str, int]) -> None:
+        self.compose = compose
+        self.ports = ports
+
+    @property
+    def dashboard(self) -> str:
+        return f"http://127.0.0.1:{self.ports['FW_DASHBOARD_HOST_PORT']}"
+
+    @property
+    def prometheus(self) -> str:
+        return f"http://127.0.0.1:{self.ports['FW_PROMETHEUS_HOST_PORT']}"
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.ports['FW_KAFKA_HOST_PORT']}"
+
+    def up(self, *extra: str) -> None:
+        self.compose("up", "-d", "--no-build", "--wait", "--wait-timeout", str(UP_TIMEOUT_S), *extra,
+                     timeout=UP_TIMEOUT_S + 60)
+
+    def live(self) -> dict[str, dict]:
+        return {s["stream_id"]: s for s in http_json(f"{self.dashboard}/api/streams")["streams"]}
+
+
+@pytest.fixture(scope="module")
+def stack(images: dict[str, str]) -> Iterator[Stack]:
+    ports = {k: dockerkit.free_port() for k in
+             ("FW_KAFKA_HOST_PORT", "FW_DASHBOARD_HOST_PORT", "FW_PROMETHEUS_HOST_PORT")}
+    env = {k: images[k] for k in ("FW_IMAGE", "KAFKA_IMAGE", "PROMETHEUS_IMAGE")}
+    env.update({k: str(v) for k, v in ports.items()})
+    compose = Compose("framewire-e2e", env)
+    compose("down", "-v", "--remove-orphans", check=False)
+    stack = Stack(compose, ports)
+    started = time.monotonic()
+    stack.up()
+    print(f"\ncompose up --wait: {time.monotonic() - started:.0f}s")
+    try:
+        yield stack
+    finally:
+        compose("down", "-v", "--remove-orphans", check=False, timeout=180)
+
+
+def detections_per_stream(stack: Stack, timeout_s: float) -> dict[str, int]:
+    """Per sample stream, results counted by the dashboard once each has some."""
+    def all_flowing() -> dict[str, int] | None:
+        live = stack.live()
+        counts = {s: live[s]["live"]["fps_out"] for s in SAMPLES if s in live}
+        return counts if len(counts) == len(SAMPLES) and all(counts.values()) else None
+    return wait_for("results for every sample stream on the dashboard API", all_flowing, timeout_s)
+
+
+def test_results_flow_for_every_sample_stream_through_the_api_and_sse(stack: Stack) -> None:
+    # Given the stack up and healthy
+    # When the dashboard's API is read, then every sample stream shows results coming in
+    rates = detections_per_stream(stack, 180)
+    assert set(rates) == set(SAMPLES)
+    # And each stream's SSE feed delivers results with detections of the sample's photo
+    for stream in SAMPLES:
+        seen = []
+        for event, data in dockerkit.sse_events(f"{stack.dashboard}/api/streams/{stream}/events", 60):
+            if event == "result" and data["detections"]:
+                seen.append(data)
+                if len(seen) >= 3:
+                    break
+        assert len(seen) >= 3, f"{stream}: fewer than 3 results with detections over SSE"
+        assert {d["stream_id"] for d in seen} == {stream}
+        assert all(d["frame_topic"] == f"{PREFIX}frames.{stream}" for d in seen)
+
+
+def assigned(stack: Stack) -> dict[str, set[tuple[str, int]]]:
+    """Frames partitions each inference container's own /metrics says it holds."""
+    out = {}
+    for container in stack.compose.containers("inference"):
+        ip = dockerkit.container_ip(container)
+        status, body = http_get(f"http://{ip}:9400/metrics")
+        assert status == 200
+        text = body.decode()
+        lag = r'^framewire_inference_consumer_lag_messages\{partition="(\d+)",topic="([^"]+)"\}'
+        series = re.findall(lag, text, re.M)
+        count = re.search(r"^framewire_inference_assigned_partitions (\S+)$", text, re.M)
+        parts = {(t, int(p)) for p, t in series}
+        assert count and int(float(count.group(1))) == len(parts), f"{container}: count and series disagree"
+        out[container] = parts
+    return out
+
+
+def test_two_workers_split_the_partitions(stack: Stack) -> None:
+    # Given the stack with one inference worker; when it is scaled to two
+    stack.up("--scale", "inference=2")
+    frames = {(f"{PREFIX}frames.{s}", 0) for s in SAMPLES}
+
+    def split() -> dict[str, set[tuple[str, int]]] | None:
+        held = assigned(stack)
+        union = set().union(*held.values()) if held else set()
+        disjoint = sum(len(p) for p in held.values()) == len(union)
+        return held if len(held) == 2 and all(held.values()) and disjoint and union == frames else None
+
+    # Then each worker's metrics show partitions of its own, together all of them, none twice
+    held = wait_for("two workers each holding their own frames partitions", split, 120, every_s=2)
+    assert len(held) == 2
+    # And results keep flowing for every stream
+    detections_per_stream(stack, 120)
+
+
+def test_killed_worker_under_load_loses_and_duplicates_nothing(stack: Stack) -> None:
+    # Given two workers processing the sample streams
+    victim = stack.compose.containers("inference")[0]
+    # When one is killed (SIGKILL) in the middle of the work
+    dockerkit.docker("kill", victim)
+    time.sleep(8)
+    # And the gateway is stopped later, so the frames topics stop growing
+    stack.compose("stop", "gateway", timeout=120)
+    book = topics.wait_balanced(stack.bootstrap, PREFIX, SAMPLES, 180)
+    # Then every frame has exactly one result, drop record or dead letter
+    assert not book.duplicated(), f"frames accounted twice: {book.duplicated()}"
+    assert not book.missing(), f"frames unaccounted: {book.missing()}"
+    frames = sum(len(o) for o in book.frames.values())
+    assert book.results + book.dropped + book.dead == frames
+    assert book.results > 0
+    stack.compose("start", "gateway", timeout=120)
+
+
+def test_down_then_up_keeps_the_stream_registry(stack: Stack) -> None:
+    # Given a stream added through the API besides the samples the gateway registers
+    http_json(f"{stack.dashboard}/api/streams", method="POST", body=EXTRA)
+    wait_for("the new stream listed", lambda: "extra" in stack.live(), 30)
+    # When the stack goes down (volumes kept) and up again
+    stack.compose("down", timeout=180)
+    stack.up()
+    # Then the registry still has it, and it runs again
+    streams = wait_for("the registry read back", lambda: stack.live() or None, 60)
+    assert set(SAMPLES) | {"extra"} <= set(streams)
+    spec = streams["extra"]["spec"]
+    assert spec["source_uri"] == EXTRA["source_uri"]
+    wait_for("the kept stream running again",
+             lambda: stack.live()["extra"]["status"]["state"] == "running", 120, every_s=2)
+
+
+def test_prometheus_scrapes_every_target_and_loads_the_rules(stack: Stack) -> None:
+    # Given Prometheus in the stack (after the restart too)
+    def targets() -> list[dict] | None:
+        active = http_json(f"{stack.prometheus}/api/v1/targets")["data"]["activeTargets"]
+        jobs = {t["labels"]["job"] for t in active}
+        wanted = {"models", "gateway", "inference", "aggregator", "dashboard", "prometheus"}
+        return active if wanted <= jobs and all(t["health"] == "up" for t in active) else None
+
+    # When its targets and rules are read, then every target is up
+    active = wait_for("every Prometheus target up", targets, 120, every_s=3)
+    assert all(t["health"] == "up" for t in active)
+    # And the framewire rule groups are loaded, each with rules and none failing to evaluate
+    groups = http_json(f"{stack.prometheus}/api/v1/rules")["data"]["groups"]
+    assert {g["name"] for g in groups} >= {"framewire.alerts", "framewire.recording"}
+    assert all(g["rules"] for g in groups)
+    assert not [r["name"] for g in groups for r in g["rules"] if r.get("health") == "err"]
