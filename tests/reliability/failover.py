@@ -10,23 +10,30 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+import skimage.data
 from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 
 from framewire.core.codec import decode
 from framewire.core.config import KafkaSettings
 from framewire.core.kafka import make_consumer
+from framewire.inference.testing import FramePublisher, create_streams, jpeg_of, read_until_covered
 from framewire.v1.detection_pb2 import DetectionResult
 from framewire.v1.ops_pb2 import DropRecord
-from reliability.procs import Service, kafka_env
+from reliability.procs import Service, kafka_env, wait_until
 
 MODEL = "ssd-mobilenet-v2-oidv4"
 SESSION_TIMEOUT_MS = 6000
+STREAMS = ["f0", "f1"]
+FPS = 15
+ASSIGNED = re.compile(r"assigned \S+frames\.")
 
 
 def worker(kafka: KafkaSettings, worker_id: str, log: Path, **env: str) -> Service:
@@ -175,3 +182,70 @@ def machine() -> str:
         pass
     load = " ".join(f"{v:.1f}" for v in os.getloadavg())
     return f"{model}, {os.cpu_count()} CPUs, load {load}"
+
+
+class Run:
+    """Streams, workers ``a`` and ``b`` and the probe of one test."""
+
+    def __init__(self, kafka: KafkaSettings, tmp: Path, **env: str) -> None:
+        create_streams(kafka, STREAMS)
+        self.kafka, self.tmp, self.env = kafka, tmp, env
+        self.workers: dict[str, Service] = {w: self.start(w) for w in ("a", "b")}
+        photo = np.ascontiguousarray(skimage.data.astronaut()[::2, ::2, ::-1])
+        h, w = photo.shape[:2]
+        self.feed = FramePublisher(kafka, STREAMS, jpeg_of(photo), width=w, height=h, fps=FPS)
+        self.probe = Probe(kafka, STREAMS)
+        self.feed.start()
+
+    def start(self, wid: str, log_name: str = "") -> Service:
+        return worker(self.kafka, wid, self.tmp / f"{log_name or wid}.log", **self.env)
+
+    def wait_assigned(self, wid: str, log_from: int, timeout_s: float) -> bool:
+        """Whether the worker logged a partition assigned to it, past ``log_from`` (restarts
+        append to the same log), within ``timeout_s``."""
+        service = self.workers[wid]
+        return wait_until(lambda: bool(ASSIGNED.search(service.log_text()[log_from:])), timeout_s)
+
+    def resume_s(self, since_ns: int, timeout_s: float) -> float:
+        """Time from ``since_ns`` until every stream has a new result (the victim's stream
+        is the slowest); inf if one never does within ``timeout_s``."""
+        found = [self.probe.wait_first_after(s, since_ns, timeout_s) for s in STREAMS]
+        return max(f if f is not None else float("inf") for f in found)
+
+    def finish(self) -> dict[str, object]:
+        """Stop the feed, read everything back, stop the workers; per-stream accounting."""
+        sent = self.feed.stop()
+        results, drops = read_until_covered(self.kafka, sent, 60)
+        self.probe.close()
+        codes = {w: s.stop() for w, s in self.workers.items()}
+        topics = self.kafka.topics
+        per_stream = {
+            s: account(n, [r.source_offset for r in results
+                           if r.source_topic == topics.frames(s)],
+                       [d for d in drops if d.topic == topics.frames(s)])
+            for s, n in sent.items()
+        }
+        return {"codes": codes, "streams": per_stream}
+
+    def close(self) -> None:
+        if self.feed.running:
+            self.feed.stop()
+        self.probe.close()
+        for s in self.workers.values():
+            if s.alive():
+                s.stop()
+
+
+def check_accounting(outcome: dict[str, object]) -> None:
+    for stream, acc in outcome["streams"].items():  # type: ignore[attr-defined]
+        assert acc.duplicates == 0, f"{stream}: {acc}"
+        assert acc.unaccounted == 0, f"{stream}: {acc}"
+        assert acc.both == 0, f"{stream}: {acc}"
+
+
+def summary(outcome: dict[str, object]) -> str:
+    return " ".join(
+        f"{s}: frames={a.frames} results={a.results} stale={a.stale} "
+        f"stale_fraction={a.stale_fraction:.3f} dup={a.duplicates} unaccounted={a.unaccounted}"
+        for s, a in outcome["streams"].items()  # type: ignore[attr-defined]
+    )
