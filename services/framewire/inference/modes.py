@@ -8,8 +8,8 @@ second. ``adaptive`` compiles both once (``ModalDetector``) and ``ModeController
 per cycle, the one the load calls for.
 
 The controller's signal is how busy latency mode is or would be: the arrival rate times
-the time latency mode needs per frame (measured while it runs). Above ``up`` it switches
-to throughput at once; below ``down`` for ``hold_s`` it switches back. The gap and the
+the time latency mode needs per frame (measured while it runs). Above ``up`` (two windows
+in a row) it switches to throughput; below ``down`` for ``hold_s`` it switches back. The gap and the
 hold keep it from flapping at the boundary.
 """
 
@@ -78,6 +78,9 @@ class ModePolicy:
     hold_s: float = 3.0
     # Observations are summed over windows this long before a decision.
     window_s: float = 0.5
+    # Windows in a row above ``up`` before switching to throughput (one slow first
+    # inference, or a moment of contention, is not a backlog).
+    up_windows: int = 2
 
 
 class ModeController:
@@ -104,6 +107,7 @@ class ModeController:
         self._completed = 0
         self._busy_s = 0.0
         self._calm_since: float | None = None
+        self._busy_windows = 0
 
     @property
     def adaptive(self) -> bool:
@@ -134,7 +138,8 @@ class ModeController:
             return  # nothing measured in latency mode yet: stay there
         self.load = self._arrived / elapsed * per_frame
         if self.mode is EngineMode.LATENCY:
-            if self.load > self._p.up:
+            self._busy_windows = self._busy_windows + 1 if self.load > self._p.up else 0
+            if self._busy_windows >= self._p.up_windows:
                 self._switch(EngineMode.THROUGHPUT)
             return
         if self.load >= self._p.down:
@@ -150,5 +155,6 @@ class ModeController:
         self.mode = mode
         self.switches += 1
         self._calm_since = None
+        self._busy_windows = 0
         if self._on_switch is not None:
             self._on_switch(mode)
