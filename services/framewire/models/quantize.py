@@ -9,7 +9,9 @@ in the cache, with its sha256 and provenance (``quantized.py``).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -83,10 +85,12 @@ def quantize_model(
     f32 = build_detector(core.read_model(path), spec, EngineOptions(precision=Precision.F32), None)
     calibration = [f32.preprocess(image) for image in images.calibration]
     t0 = time.monotonic()
-    quantized = nncf.quantize(
-        prepare_model(core.read_model(path), spec), nncf.Dataset(calibration),
-        subset_size=len(calibration), preset=nncf.QuantizationPreset(preset.value),
-    )
+    # NNCF draws progress bars on stdout, which belongs to the command's results.
+    with contextlib.redirect_stdout(sys.stderr):
+        quantized = nncf.quantize(
+            prepare_model(core.read_model(path), spec), nncf.Dataset(calibration),
+            subset_size=len(calibration), preset=nncf.QuantizationPreset(preset.value),
+        )
     seconds = time.monotonic() - t0
     log.info("%s: NNCF quantized on %d images in %.1f s", model_id, len(calibration), seconds)
     int8 = build_detector(quantized, spec, EngineOptions(precision=Precision.INT8), None, prepared=True)
