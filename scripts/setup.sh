@@ -13,6 +13,9 @@ command -v npm >/dev/null || need_apt+=(npm)
 command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v rtsp-server-perl >/dev/null || need_apt+=(rtsp-server-perl)
+# The e2e suite: a Docker engine and debootstrap for the registry-free base image.
+command -v dockerd >/dev/null || need_apt+=(docker.io)
+command -v debootstrap >/dev/null || need_apt+=(debootstrap)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing system packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

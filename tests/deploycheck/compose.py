@@ -90,8 +90,13 @@ def dockerfile_problems(text: str) -> list[str]:
     problems = []
     args = dict(re.findall(r"^ARG\s+(\w+)=(\S+)", text, re.M))
     stages = re.split(r"^FROM\s+", text, flags=re.M)[1:]
+    names = set()
     for stage in stages:
-        base = stage.split()[0]
+        base, *rest = stage.split(maxsplit=3)
+        if len(rest) >= 2 and rest[0].upper() == "AS":
+            names.add(rest[1])
+        if base in names - {rest[1] if len(rest) >= 2 else ""}:
+            continue  # an earlier stage of this Dockerfile
         base = re.sub(r"\$\{(\w+)\}", lambda m: args.get(m.group(1), m.group(0)), base)
         if base.endswith(":latest") or not re.search(r"(:\d[\w.-]*|@sha256:[0-9a-f]{64})$", base):
             problems.append(f"Dockerfile: base image {base} is not pinned to a version")

@@ -1,6 +1,10 @@
 """The compose stack and its Dockerfile, validated without a Docker engine."""
 
 import copy
+import json
+import os
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,6 +16,7 @@ from deploycheck.contract import workload_problems
 from deploycheck.envcontract import direct_env_reads
 from deploycheck.paths import COMPOSE_DIR, COMPOSE_FILE
 from deploycheck.testing import require_tools
+from deploycheck.tools import find_compose
 from deploycheck.workloads import compose_workloads
 from framewire.cli import COMMANDS
 
@@ -82,7 +87,8 @@ def test_a_wrong_scrape_port_is_reported(model, tmp_path):
     wrong = tmp_path / "prometheus.yml"
     wrong.write_text(yaml.safe_dump(config))
     problems = compose.scrape_problems(model, wrong)
-    assert problems == ["compose service gateway: scraped on port 9999, which neither FW_*_PORT nor --port sets"]
+    expected = "compose service gateway: scraped on port 9999, which neither FW_*_PORT nor --port sets"
+    assert problems == [expected]
 
 
 def test_inference_can_be_scaled(model):
@@ -151,3 +157,42 @@ def test_dockerfile_checks_catch_root_and_unpinned_images():
     problems = compose.dockerfile_problems(text)
     assert any("python:latest is not pinned" in p for p in problems)
     assert any("non-root USER" in p for p in problems)
+
+
+def test_the_stack_runs_on_engines_without_buildkit_frontends_or_start_interval(model):
+    # Given the Dockerfile and the compose file (Debian 12's docker.io is engine 20.10)
+    dockerfile = compose.dockerfile_text()
+    # Then the build pulls no frontend image, and no healthcheck uses engine-25-only keys
+    assert not [line for line in dockerfile.splitlines() if line.lower().startswith("# syntax=")]
+    assert not re.search(r"^\s*start_interval:", COMPOSE_FILE.read_text(), re.M)
+    for name, service in model["services"].items():
+        assert "start_interval" not in service.get("healthcheck", {}), name
+
+
+def test_inference_asks_the_model_servers_info_url_and_downloads_by_its_name(model):
+    # Given the model server and inference services
+    services = model["services"]
+    command = services["models"]["command"]
+    base = command[command.index("--public-url") + 1]
+    # Then the server advertises the name the others reach it at, and inference asks /models
+    assert base == "http://models:8500"
+    assert services["inference"]["environment"]["FW_INFERENCE_MODEL_SERVER_URL"] == f"{base}/models"
+
+
+def test_images_without_a_registry_come_in_through_variables():
+    # Given compose rendered with the images scripts/build_images.py prints
+    env = {"KAFKA_IMAGE": "framewire-kafka:abc123", "PROMETHEUS_IMAGE": "framewire-prometheus:abc123",
+           "FW_IMAGE": "framewire:abc123"}
+    proc = subprocess.run(
+        [str(find_compose()), "--project-directory", str(COMPOSE_DIR), "-f", str(COMPOSE_FILE), "config",
+         "--format", "json"], capture_output=True, text=True, timeout=60, check=True,
+        env={**os.environ, **env},
+    )
+    services = json.loads(proc.stdout)["services"]
+    # Then those images are used, and without them the official ones are the defaults
+    assert services["kafka"]["image"] == env["KAFKA_IMAGE"]
+    assert services["prometheus"]["image"] == env["PROMETHEUS_IMAGE"]
+    assert services["inference"]["image"] == env["FW_IMAGE"]
+    assert "${KAFKA_IMAGE:-apache/kafka:4.3.1}" in COMPOSE_FILE.read_text()
+    # And Grafana, which has no package to build an image from here, waits behind a profile
+    assert "grafana" not in services
