@@ -15,9 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from confluent_kafka import KafkaException
 
 from framewire.broker.local import LocalBroker
 from framewire.core.config import KafkaSettings
+from framewire.core.kafka import make_producer
 from framewire.inference.testing import create_streams
 from reliability.failover import (
     MODEL,
@@ -62,8 +64,24 @@ def short_session_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
     broker = LocalBroker(tmp_path_factory.mktemp("kip848") / "broker", port=free_port(),
                          controller_port=free_port(), heap="384m", extra_config=SHORT_SESSIONS)
     broker.start()
-    yield broker.bootstrap
-    broker.stop()
+    try:
+        _wait_for_transactions(broker.bootstrap)
+        yield broker.bootstrap
+    finally:
+        broker.stop()
+
+
+def _wait_for_transactions(bootstrap: str, timeout_s: float = 120.0) -> None:
+    """A fresh broker creates its transaction log on first use; wait until it serves."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        producer = make_producer(KafkaSettings(bootstrap=bootstrap), transactional_id="warm-up")
+        try:
+            producer.init_transactions(10)
+            return
+        except KafkaException:
+            if time.monotonic() > deadline:
+                raise
 
 
 @pytest.mark.slow

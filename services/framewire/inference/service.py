@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
@@ -60,7 +61,15 @@ def run_worker(
     metrics = InferenceMetrics(registry)
     health = Health(stall_after_s=max(30.0, 10 * settings.poll_timeout_s))
     server = _start_http(settings, health, metrics)
-    slot = ModelSlot(detector or load_model(settings))
+    ages = StreamAges(settings.max_age_ms)
+    # Kafka opens while the model loads: a restarted worker's streams resume after the
+    # slower of the two, not after both.
+    opening = _open_kafka(settings, ages)
+    try:
+        slot = ModelSlot(detector or load_model(settings))
+    except BaseException:
+        _close_opened(opening)
+        raise
     _note_model(metrics, slot.current)
     watcher = _start_watcher(settings, slot, metrics) if detector is None else None
     modes = _mode_controller(settings, metrics)
@@ -70,10 +79,8 @@ def run_worker(
         reduced_decode=settings.reduced_decode, modes=modes,
     )
     scheduler = Scheduler(Freshness(settings.freshness, settings.stride), settings.partition_buffer)
-    ages = StreamAges(settings.max_age_ms)
     try:
-        io = KafkaIO.open(settings)
-        specs = StreamSpecFollower(settings.kafka, ages).start(settings.kafka.connect_timeout_s)
+        io, specs = opening.result()
         try:
             worker = Worker(settings, io, engine, scheduler, metrics, health, ages, modes=modes)
             if on_started is not None:
@@ -90,6 +97,36 @@ def run_worker(
         if server is not None:
             server.stop()
     log.info("worker %s stopped", settings.worker_id)
+
+
+def _open_kafka(
+    settings: InferenceSettings, ages: StreamAges
+) -> Future[tuple[KafkaIO, StreamSpecFollower]]:
+    """Open the Kafka clients (fencing a zombie) and read the stream specs, on a thread."""
+
+    def open_both() -> tuple[KafkaIO, StreamSpecFollower]:
+        io = KafkaIO.open(settings)
+        try:
+            specs = StreamSpecFollower(settings.kafka, ages).start(settings.kafka.connect_timeout_s)
+        except BaseException:
+            io.close()
+            raise
+        return io, specs
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="kafka-open")
+    future = pool.submit(open_both)
+    pool.shutdown(wait=False)  # the thread ends with its one task
+    return future
+
+
+def _close_opened(opening: Future[tuple[KafkaIO, StreamSpecFollower]]) -> None:
+    """Close what ``_open_kafka`` opened when the worker fails before running."""
+    try:
+        io, specs = opening.result()
+    except Exception:  # the model's failure is the one to report
+        return
+    specs.stop()
+    io.close()
 
 
 def _start_http(
