@@ -12,9 +12,12 @@ import ssl
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from framewire.core.errors import ModelError
+
+if TYPE_CHECKING:
+    from framewire.models.calibration import ImageSet
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     info = sub.add_parser("info", help="load a model and print what it is")
     info.add_argument("model_id")
     info.add_argument("--device", default="CPU")
+    info.add_argument("--precision", default="auto", help="auto, bf16, f32, f16 or int8 (quantized)")
     serve = sub.add_parser("serve", help="serve models by the model-server protocol")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8500)
@@ -98,7 +102,8 @@ def _list(args: argparse.Namespace) -> int:
 def _info(args: argparse.Namespace) -> int:
     from framewire.models.loader import load_detector
 
-    detector = load_detector(args.model_id, cache_dir=_cache(args), device=args.device)
+    detector = load_detector(args.model_id, cache_dir=_cache(args), device=args.device,
+                             precision=args.precision)
     _out(json.dumps(asdict(detector.info), indent=2))
     return 0
 
@@ -198,7 +203,7 @@ def _quantize(args: argparse.Namespace) -> int:
     return 0
 
 
-def _calibration_images(args: argparse.Namespace) -> Any:
+def _calibration_images(args: argparse.Namespace) -> ImageSet:
     from framewire.models.calibration import sample_set
 
     if args.from_topic:
