@@ -164,8 +164,11 @@ class Run:
             "FW_GATEWAY_METRICS_PORT": "0"})
 
     def window(self, seconds: float) -> tuple[dict[str, float], float]:
+        self.broker = broker_pid()
         before, t0 = self.cpu(), time.monotonic()
         time.sleep(seconds)
+        if broker_pid() != self.broker:  # restarted meanwhile (a shared broker): no figure
+            before.pop("broker", None)
         after, wall = self.cpu(), time.monotonic() - t0
         self.launcher.check_alive()
         return {n: after[n] - before[n] for n in after if n in before}, wall

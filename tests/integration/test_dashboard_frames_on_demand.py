@@ -87,13 +87,13 @@ def dashboard(kafka_settings: KafkaSettings, traffic: None) -> Iterator[Dashboar
 
 async def watch(url: str, stream: str, stop: threading.Event, got: list[str]) -> None:
     """Follow ``stream``'s events like the page's detail view, until ``stop`` is set."""
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-        async with client.stream("GET", f"/api/streams/{stream}/events") as response:
-            assert response.status_code == 200
-            async for event in sse_events(response.aiter_text()):
-                got.append(event.kind)
-                if stop.is_set():
-                    return
+    async with (httpx.AsyncClient(base_url=url, timeout=30) as client,
+                client.stream("GET", f"/api/streams/{stream}/events") as response):
+        assert response.status_code == 200
+        async for event in sse_events(response.aiter_text()):
+            got.append(event.kind)
+            if stop.is_set():
+                return
 
 
 def test_frames_are_read_only_while_a_client_watches_their_stream(dashboard: DashboardServer) -> None:

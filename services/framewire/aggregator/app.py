@@ -151,7 +151,7 @@ def build_app(settings: AggregatorSettings, rules: tuple[Rule, ...], results: li
     @app.timer(settings.lag_interval_s)
     async def export_lag() -> None:
         try:
-            await _export_consumer_lag(app)
+            await _export_consumer_lag(app, {*ingest.topics, observations_topic(settings)})
         except Exception:  # a metric must never crash the app (faust stops on timer errors)
             log.exception("could not read consumer positions for the lag metric")
 
@@ -212,10 +212,14 @@ def _raw(event: Any, value: bytes | None = None) -> RawMessage:
     )
 
 
-async def _export_consumer_lag(app: faust.App) -> None:
+async def _export_consumer_lag(app: faust.App, topics: set[str]) -> None:
+    """Lag of the topics whose records are still to be processed (not the changelogs, read
+    only while recovering); each position is a call into the consumer's thread."""
     consumer = app.consumer
     behind: dict[str, int] = {}
     for tp in consumer.assignment():
+        if tp.topic not in topics:
+            continue
         position, highwater = await consumer.position(tp), consumer.highwater(tp)
         if position is None or highwater is None:
             continue  # not fetched yet

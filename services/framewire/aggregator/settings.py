@@ -41,12 +41,15 @@ class AggregatorSettings(BaseSettings):
     max_skew_s: float = Field(default=300.0, gt=0)
     # Period of the clock ticks that close windows and detect silence.
     tick_s: float = Field(default=1.0, gt=0, le=60)
-    # How often new fw.results.<stream> topics are looked for.
-    discover_s: float = Field(default=10.0, gt=0, le=3600)
+    # How often new fw.results.<stream> topics are looked for (a new stream's records are
+    # then read from its first one; listing the topics of a big cluster costs CPU).
+    discover_s: float = Field(default=30.0, gt=0, le=3600)
     # Records each agent takes at once, and how long it waits to fill a batch: a batch
     # writes each table key it changes once and sends one observation record per stream.
     batch_max: int = Field(default=500, ge=1, le=100_000)
-    batch_within_s: float = Field(default=0.25, gt=0, le=10)
+    # (each agent also wakes this often when idle, so not much shorter; stats and alerts
+    # are published up to this much later).
+    batch_within_s: float = Field(default=1.0, gt=0, le=10)
     # How often the consumer-lag metric is refreshed (it asks the consumer thread for the
     # position of every assigned partition).
     lag_interval_s: float = Field(default=10.0, gt=0, le=3600)

@@ -60,6 +60,9 @@ STARTUP_BACKLOG = {TopicKind.FRAMES: 1, TopicKind.STATS: 2000, TopicKind.ALERTS:
 # ... and when a topic appears later (a new stream): its first records are news.
 NEW_TOPIC_BACKLOG = 1000
 WATCH_FRAMES_BACKLOG = 16
+# After a new stream id appears in the specs or status, topics are looked for this often,
+# for this long.
+EAGER_REFRESH_S, EAGER_WINDOW_S = 1.0, 15.0
 Batch = Sequence[Record | Baseline]
 
 
@@ -105,6 +108,8 @@ class Feed:
         self.last_metadata_ok = 0.0
         # Frames topics to read (replaced from the loop thread; read here at each sync).
         self._frames_wanted = EVERY_STREAM
+        self._streams_seen: set[str] = set()
+        self._eager_until = 0.0
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="dashboard-feed", daemon=True)
@@ -127,7 +132,10 @@ class Feed:
 
     def _run(self) -> None:
         consumer = make_consumer(
-            self._kafka, f"fw-dashboard-{uuid.uuid4().hex[:12]}", **{"enable.partition.eof": False}
+            self._kafka, f"fw-dashboard-{uuid.uuid4().hex[:12]}",
+            # Our own sync finds new and deleted topics; librdkafka's refresh of the assigned
+            # topics' metadata is only for leader changes, which it also learns from errors.
+            **{"enable.partition.eof": False, "topic.metadata.refresh.interval.ms": 30_000},
         )
         next_sync = 0.0
         try:
@@ -135,7 +143,7 @@ class Feed:
                 if self._refresh.is_set() or time.monotonic() >= next_sync:
                     self._refresh.clear()
                     self._sync(consumer)
-                    next_sync = time.monotonic() + self._refresh_s
+                    next_sync = time.monotonic() + self._sync_interval()
                 if not self._assigned:
                     self._refresh.wait(min(self._refresh_s, 0.5))
                     continue
@@ -149,6 +157,19 @@ class Feed:
             raise
         finally:
             consumer.close()
+
+    def _sync_interval(self) -> float:
+        """``refresh_s``, or shorter for a while after a new stream showed up in the specs or
+        status (its topics are created around then; listing every topic costs CPU on a
+        cluster with thousands of them, so it is not done that often otherwise)."""
+        if time.monotonic() < self._eager_until:
+            return min(self._refresh_s, EAGER_REFRESH_S)
+        return self._refresh_s
+
+    def _note_stream(self, key: str | None) -> None:
+        if key and key not in self._streams_seen:
+            self._streams_seen.add(key)
+            self._eager_until = time.monotonic() + EAGER_WINDOW_S
 
     def _sync(self, consumer: Consumer) -> None:
         try:
@@ -239,6 +260,8 @@ class Feed:
             return None
         raw_key = message.key()
         key = raw_key.decode("utf-8", "replace") if raw_key is not None else None
+        if kind in STATE_KINDS:
+            self._note_stream(key)
         ts_type, ts_ms = message.timestamp()
         kafka_time = ts_ms / 1000.0 if ts_type and ts_ms > 0 else None
         return Record(kind, topic, partition, offset, key, body, kafka_time, stream)

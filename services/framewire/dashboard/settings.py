@@ -45,8 +45,9 @@ class DashboardSettings(BaseSettings):
     summary_interval_s: float = Field(default=1.0, gt=0, le=60)
     # Seconds of per-second history kept per stream for the latency chart.
     history_s: int = Field(default=120, ge=10, le=3600)
-    # How often the consumer looks for new per-stream topics.
-    topic_refresh_s: float = Field(default=2.0, gt=0, le=60)
+    # How often the consumer looks for new per-stream topics (every second for a while
+    # after a new stream appears in the specs or status).
+    topic_refresh_s: float = Field(default=10.0, gt=0, le=60)
     # Read a stream's frames only while a client watches it (SSE or frame requests), and
     # for this long after; False reads every stream's frames all the time.
     frames_on_demand: bool = True

@@ -30,6 +30,11 @@ from framewire.v1.stream_pb2 import StreamSpec
 
 log = logging.getLogger(__name__)
 
+# Options of the gateway's control consumers (registry, slots group): their topics carry a
+# few small records an hour, so the broker may hold an empty fetch longer (a record still
+# ends it at once) and their fixed topics' metadata needs no refresh every few seconds.
+CONTROL_CONSUMER = {"fetch.wait.max.ms": 2000, "topic.metadata.refresh.interval.ms": 60_000}
+
 
 @dataclass(frozen=True, slots=True)
 class RegistryRecord:
@@ -69,7 +74,7 @@ class RegistryFollower:
         self._consumer = make_consumer(
             settings, f"{settings.topic_prefix}gateway-registry-{uuid.uuid4().hex[:8]}",
             **{"enable.partition.eof": True, "auto.offset.reset": "earliest",
-               "isolation.level": "read_committed"},
+               "isolation.level": "read_committed", **CONTROL_CONSUMER},
         )
         try:
             partitions = topic_partitions(self._consumer, self.topic, timeout_s)

@@ -67,9 +67,14 @@ class Gateway:
         while not stop.is_set():
             self.step()
 
-    def step(self, timeout_s: float = 0.2) -> None:
-        """One control iteration; blocks at most about ``timeout_s`` waiting for Kafka."""
-        for record in self._registry.poll(timeout_s / 2):
+    def step(self, timeout_s: float = 0.5) -> None:
+        """One control iteration; blocks at most about ``timeout_s`` waiting for Kafka.
+
+        Registry changes end the wait at once, so a longer wait costs no reaction time; it
+        only makes an idle gateway wake up less often.
+        """
+        waits_for_group = isinstance(self._slots, GroupSlots)
+        for record in self._registry.poll(timeout_s / 2 if waits_for_group else timeout_s):
             self._apply(record)
         self._slots.poll(timeout_s / 2)
         if self._registry.loaded:

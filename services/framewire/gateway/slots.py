@@ -14,7 +14,7 @@ from collections.abc import Callable
 from confluent_kafka import Consumer, TopicPartition
 
 from framewire.core.kafka import make_consumer, raise_if_incurable
-from framewire.gateway.registry import topic_partitions
+from framewire.gateway.registry import CONTROL_CONSUMER, topic_partitions
 from framewire.gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ class GroupSlots:
                 "session.timeout.ms": settings.session_timeout_ms,
                 "heartbeat.interval.ms": max(500, settings.session_timeout_ms // 4),
                 "client.id": f"framewire-gateway-{settings.id}",
+                **CONTROL_CONSUMER,
             },
         )
         timeout_s = settings.kafka.connect_timeout_s
