@@ -15,6 +15,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,8 @@ SESSION_TIMEOUT_MS = 6000
 STREAMS = ["f0", "f1"]
 FPS = 15
 ASSIGNED = re.compile(r"assigned \S+frames\.")
+_EVENT = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*?(subscribed to|assigned \S+frames\.)",
+                    re.MULTILINE)
 
 
 def worker(kafka: KafkaSettings, worker_id: str, log: Path, **env: str) -> Service:
@@ -170,6 +173,31 @@ def account(sent: int, results: list[int], drops: list[DropRecord]) -> Accountin
     )
 
 
+def group_events(log_text: str) -> list[tuple[float, str]]:
+    """(epoch seconds, "subscribed" or "assigned") for each group event a worker logged."""
+    events = []
+    for stamp, what in _EVENT.findall(log_text):
+        when = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").timestamp()
+        events.append((when, "subscribed" if what.startswith("subscribed") else "assigned"))
+    return events
+
+
+def join_to_assignment_s(log_text: str) -> float | None:
+    """Seconds from a worker's subscribe to its first partition, in one start's log."""
+    events = group_events(log_text)
+    joined = next((t for t, e in events if e == "subscribed"), None)
+    got = next((t for t, e in events if e == "assigned" and joined is not None and t >= joined),
+               None)
+    return None if joined is None or got is None else got - joined
+
+
+def assigned_after_s(log_text: str, since_ns: int) -> float | None:
+    """Seconds from ``since_ns`` to the first partition a worker logged as assigned after it."""
+    since = since_ns / 1e9
+    later = [t for t, e in group_events(log_text) if e == "assigned" and t > since]
+    return min(later) - since if later else None
+
+
 def machine() -> str:
     """CPU model, cores and load average, printed beside every figure."""
     model = "unknown CPU"
@@ -205,6 +233,12 @@ class Run:
         append to the same log), within ``timeout_s``."""
         service = self.workers[wid]
         return wait_until(lambda: bool(ASSIGNED.search(service.log_text()[log_from:])), timeout_s)
+
+    def wait_assigned_after(self, wid: str, since_ns: int, timeout_s: float) -> float | None:
+        """Seconds from ``since_ns`` until the worker logged a newly assigned partition."""
+        service = self.workers[wid]
+        wait_until(lambda: assigned_after_s(service.log_text(), since_ns) is not None, timeout_s)
+        return assigned_after_s(service.log_text(), since_ns)
 
     def resume_s(self, since_ns: int, timeout_s: float) -> float:
         """Time from ``since_ns`` until every stream has a new result (the victim's stream

@@ -24,15 +24,20 @@ from reliability.failover import (
     STREAMS,
     Run,
     check_accounting,
+    group_events,
+    join_to_assignment_s,
     machine,
     summary,
 )
 
 pytestmark = pytest.mark.reliability
 
-# A restarted static member must be back well before a session timeout would have moved
-# its partitions; anything near 6 s means static membership stopped working.
-RESTART_BOUND_S = 5.0
+# A restarted static member gets its partitions back as it joins; a dynamic one waits for
+# the dead member's session (6 s) in the rebalance. The process's own start-up (imports,
+# model) is measured and reported, not bounded: it is the machine's load as much as ours.
+JOIN_BOUND_S = 4.0
+# A stopping worker's LeaveGroup moves its partitions at once instead of after its session.
+HANDOVER_BOUND_S = 4.0
 # Partitions of a worker that never returns move once its session times out.
 GONE_BOUND_S = SESSION_TIMEOUT_MS / 1000 + 3.0
 
@@ -49,24 +54,36 @@ def test_sigkilled_and_restarted_worker_resumes_its_stream(
         assert run.probe.wait_all_flowing(90), "streams never detected"
         time.sleep(2.0)  # (let the group settle)
         # When one worker is SIGKILLed and restarted at once every few seconds, in turn
-        resumes = []
+        resumes, joins, restarted = [], [], []
         for k in range(kills):
             victim = "ab"[k % 2]
             run.workers[victim].kill()
             killed_ns = time.time_ns()
+            log_from = len(run.workers[victim].log_text())
             run.workers[victim] = run.start(victim)
-            resumes.append(run.resume_s(killed_ns, 30))
+            resumes.append(run.resume_s(killed_ns, 60))
+            run.wait_assigned(victim, log_from, 30)
+            text = run.workers[victim].log_text()[log_from:]
+            joins.append(join_to_assignment_s(text) or float("inf"))
+            restarted.append((group_events(text) or [(float("inf"), "")])[0][0] - killed_ns / 1e9)
             time.sleep(max(0.0, every_s - (time.time_ns() - killed_ns) / 1e9))
         outcome = run.finish()
     finally:
         run.close()
     print(f"RELIABILITY failover restart: kills={kills} every_s={every_s} "
-          f"resume_s={[round(r, 2) for r in resumes]} {summary(outcome)} ({machine()})")
+          f"kill_to_result_s={_rounded(resumes)} kill_to_subscribed_s={_rounded(restarted)} "
+          f"join_to_assignment_s={_rounded(joins)} {summary(outcome)} ({machine()})")
     # Then every frame has one result or one drop record, never both, never twice
     check_accounting(outcome)
-    # And each restarted worker's stream came back without waiting for a session timeout
-    assert max(resumes) < RESTART_BOUND_S, resumes
+    # And each restarted worker got its partitions back without waiting for a session
+    # timeout, and its stream came back
+    assert max(joins) < JOIN_BOUND_S, joins
+    assert max(resumes) < float("inf"), resumes
     assert outcome["codes"] == {"a": 0, "b": 0}, outcome["codes"]
+
+
+def _rounded(values: list[float]) -> list[float]:
+    return [round(v, 2) for v in values]
 
 
 def test_partitions_of_a_worker_gone_for_good_move_to_the_survivor(
@@ -105,10 +122,11 @@ def test_sigterm_in_a_rolling_restart_hands_over_without_stale_frames(
         # When each is stopped with SIGTERM and started again in turn, the next one only once
         # the restarted one has work again (a rolling restart)
         started_ns = time.time_ns()
-        handovers, gaps, codes = [], [], []
-        for victim in ("a", "b"):
+        handovers, moved, gaps, codes = [], [], [], []
+        for victim, survivor in (("a", "b"), ("b", "a")):
             stopping_ns = time.time_ns()
             codes.append(run.workers[victim].stop())
+            moved.append(run.wait_assigned_after(survivor, stopping_ns, 30) or float("inf"))
             handovers.append(max(run.probe.wait_first_after(s, stopping_ns, 30, not_from=victim)
                                  or float("inf") for s in STREAMS))
             log_from = len(run.workers[victim].log_text())
@@ -120,14 +138,16 @@ def test_sigterm_in_a_rolling_restart_hands_over_without_stale_frames(
         outcome = run.finish()
     finally:
         run.close()
-    print(f"RELIABILITY failover sigterm: handover_s={[round(h, 2) for h in handovers]} "
+    print(f"RELIABILITY failover sigterm: sigterm_to_survivor_assigned_s={_rounded(moved)} "
+          f"sigterm_to_survivor_result_s={_rounded(handovers)} "
           f"longest_result_gap_s={[round(g, 2) for g in gaps]} "
           f"stale_during_restart={stale} {summary(outcome)} ({machine()})")
     # Then every frame is accounted for, and the stopped workers exited cleanly
     check_accounting(outcome)
     assert codes == [0, 0], codes
     # And a survivor took each stopping worker's streams over without a session timeout
-    assert max(handovers) < RESTART_BOUND_S, handovers
+    assert max(moved) < HANDOVER_BOUND_S, moved
+    assert max(handovers) < float("inf"), handovers
 
 
 def test_a_restarted_worker_fences_its_zombie_which_then_commits_nothing(

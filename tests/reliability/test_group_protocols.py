@@ -59,6 +59,12 @@ def test_the_consumer_protocol_refuses_a_session_shorter_than_the_broker_allows(
     assert "group.consumer.min.session.timeout.ms" in proc.log_text()
 
 
+def _first_assigned(run: Run, since_ns: int) -> float:
+    """Seconds to the first partition either worker logged as newly assigned after a kill."""
+    found = [run.wait_assigned_after(w, since_ns, 30) for w in ("a", "b")]
+    return min((f for f in found if f is not None), default=float("inf"))
+
+
 @pytest.fixture(scope="module")
 def short_session_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     broker = LocalBroker(tmp_path_factory.mktemp("kip848") / "broker", port=free_port(),
@@ -104,12 +110,15 @@ def test_failover_under_each_group_protocol(
         run.workers["a"].kill()
         killed_ns = time.time_ns()
         run.workers["a"] = run.start("a", log_name="a-restarted")
-        figures["restart_resume_s"] = run.resume_s(killed_ns, 60)
+        figures["restart_kill_to_result_s"] = run.resume_s(killed_ns, 60)
+        figures["restart_kill_to_assigned_s"] = _first_assigned(run, killed_ns)
         time.sleep(8.0)
         # and b is stopped with SIGTERM and started again
         stopping_ns = time.time_ns()
         run.workers["b"].stop()
-        figures["sigterm_handover_s"] = max(
+        figures["sigterm_to_survivor_assigned_s"] = run.wait_assigned_after("a", stopping_ns, 60) \
+            or float("inf")
+        figures["sigterm_to_survivor_result_s"] = max(
             run.probe.wait_first_after(s, stopping_ns, 60, not_from="b") or float("inf")
             for s in STREAMS)
         run.workers["b"] = run.start("b", log_name="b-restarted")
@@ -118,7 +127,9 @@ def test_failover_under_each_group_protocol(
         figures["restarted_a_alive"] = float(run.workers["a"].alive())
         run.workers["a"].kill()
         killed_ns = time.time_ns()
-        figures["gone_moved_s"] = run.resume_s(killed_ns, 90)
+        figures["gone_kill_to_result_s"] = run.resume_s(killed_ns, 90)
+        figures["gone_kill_to_assigned_s"] = run.wait_assigned_after("b", killed_ns, 30) \
+            or float("inf")
         del run.workers["a"]
         outcome = run.finish()
     finally:
