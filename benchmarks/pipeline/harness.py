@@ -22,7 +22,7 @@ if str(HERE) not in sys.path:  # run as a script: the sibling modules import eac
     sys.path.insert(0, str(HERE))
 
 from machine import fw_environment, machine_facts, software_versions  # noqa: E402
-from plan import BenchPlan, add_plan_arguments, plan_from_args  # noqa: E402
+from plan import BenchPlan, add_plan_arguments, cnap_plan_from_args, plan_from_args  # noqa: E402
 from plots import write_plots  # noqa: E402
 from progress import Progress  # noqa: E402
 from report import evaluate_goals, write_json  # noqa: E402
@@ -48,10 +48,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark once; 0 when it completed (goals are reported, not enforced)."""
-    plan = plan_from_args(args, RUNS)
     if not (getattr(args, "log_level", None) or os.environ.get("FW_LOG_LEVEL")):
         for name in CHATTY:
             logging.getLogger(name).setLevel(logging.WARNING)
+    if getattr(args, "scenario", "sweep") == "cnap":
+        from cnap_run import run_cnap
+
+        return run_cnap(args, cnap_plan_from_args(args, RUNS), REPO)
+    plan = plan_from_args(args, RUNS)
     plan.out.mkdir(parents=True, exist_ok=True)
     started, wall0, load0 = time.gmtime(), time.monotonic(), os.getloadavg()[0]
     sys.stdout.write(f"framewire bench ({plan.mode.value}): {plan.streams} streams, "

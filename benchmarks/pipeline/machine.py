@@ -17,6 +17,7 @@ SECRET_NAME = re.compile(r"(?i)password|token|secret|key")
 def machine_facts() -> dict[str, object]:
     return {
         "cpu_model": _cpu_model(),
+        "cpu_flags": cpu_flags(),
         "cpus_online": os.cpu_count(),
         "cpus_usable": len(os.sched_getaffinity(0)),
         "memory_gib": round(_mem_total_kib() / 1024 / 1024, 1),
@@ -49,6 +50,22 @@ def fw_environment() -> dict[str, str]:
     """``FW_*`` variables set for the run (secret-looking values masked)."""
     return {k: ("***" if SECRET_NAME.search(k) else v)
             for k, v in sorted(os.environ.items()) if k.startswith("FW_")}
+
+
+# CPU features that decide OpenVINO's speed and precision (BF16, VNNI for INT8, AMX).
+FLAGS_OF_INTEREST = re.compile(r"^(avx2|avx512\w*|avx_vnni|amx\w*|fma)$")
+
+
+def cpu_flags() -> str:
+    """The CPU's flags that matter for inference speed, e.g. "avx2 avx512_vnni fma"."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                flags = line.split(":", 1)[1].split()
+                return " ".join(sorted(f for f in flags if FLAGS_OF_INTEREST.match(f)))
+    except OSError:
+        pass
+    return "unknown"
 
 
 def _cpu_model() -> str:

@@ -15,12 +15,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
 
+from cnap import CnapPlan
+
 from framewire.core.errors import ConfigError
 from framewire.core.topics import Topics
 from framewire.samples import parse_size
 
 SERVICES = ("gateway", "dashboard", "aggregator")
 DEFAULT_MODEL = "ssd-mobilenet-v2-oidv4"
+CNAP_MODEL = "ssdlite-person"
 T = TypeVar("T")
 
 
@@ -131,6 +134,10 @@ class Phase:
 
 def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``framewire bench``; unset ones take the chosen mode's defaults."""
+    parser.add_argument("--scenario", choices=("sweep", "cnap"), default="sweep",
+                        help="sweep: load and worker sweep against the ceilings (default); cnap: "
+                             "4 x 25 fps through the gateway with ssdlite-person in f32 and INT8, "
+                             "plus a density sweep (see benchmarks/pipeline/cnap.py)")
     parser.add_argument("--short", action="store_true", help="CI mode: a few seconds per phase")
     parser.add_argument("--streams", type=int, help="streams (full 4, short 2)")
     parser.add_argument("--size", help="frame size WIDTHxHEIGHT (full 640x480, short 320x240)")
@@ -138,7 +145,7 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, help="length of each measured phase (20 / 3)")
     parser.add_argument("--loads", help="offered loads in %% of capacity (25,50,100,150,200 / 50,200)")
     parser.add_argument("--workers", help="inference worker counts to sweep (1,2 / 1)")
-    parser.add_argument("--model", default=DEFAULT_MODEL, help="zoo model id")
+    parser.add_argument("--model", help=f"zoo model id (sweep {DEFAULT_MODEL}, cnap {CNAP_MODEL})")
     parser.add_argument("--max-age-ms", type=int, default=500, help="freshness budget of inference")
     parser.add_argument("--in-flight", type=int, default=12,
                         help="capacity phase: unanswered frames per stream (below the workers' "
@@ -148,6 +155,19 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--topic-prefix", help="topic prefix (default: a new one per run)")
     parser.add_argument("--out", type=Path, help="output folder (default benchmarks/pipeline/runs/<stamp>)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    cnap = parser.add_argument_group("cnap scenario")
+    cnap.add_argument("--precisions", default="f32,int8",
+                      help="precisions to run (FW_INFERENCE_PRECISION values), default f32,int8")
+    cnap.add_argument("--density-streams", default="2,4,6,8,10,12,14,16",
+                      help="stream counts of the density sweep, in order (empty: no sweep)")
+    cnap.add_argument("--density-seconds", type=float, default=12.0,
+                      help="measured seconds per density step")
+    cnap.add_argument("--density-model", default=DEFAULT_MODEL, help="model of the density sweep")
+    cnap.add_argument("--worker-env", action="append", default=[], metavar="FW_X=VALUE",
+                      help="extra setting for the inference worker (repeatable), e.g. to "
+                           "measure one lever: FW_INFERENCE_COMMIT_INTERVAL_MS=0")
+    cnap.add_argument("--shared-broker", action="store_true",
+                      help="use FW_KAFKA_BOOTSTRAP instead of a broker of the run's own")
 
 
 def plan_from_args(args: argparse.Namespace, runs_dir: Path) -> BenchPlan:
@@ -161,7 +181,7 @@ def plan_from_args(args: argparse.Namespace, runs_dir: Path) -> BenchPlan:
         fps=_pick(args.fps, d.fps), seconds=_pick(args.seconds, d.seconds),
         loads=_percentages(args.loads) if args.loads else d.loads,
         workers=_counts(args.workers) if args.workers else d.workers,
-        model=args.model, max_age_ms=args.max_age_ms, ceiling_seconds=d.ceiling_seconds,
+        model=args.model or DEFAULT_MODEL, max_age_ms=args.max_age_ms, ceiling_seconds=d.ceiling_seconds,
         idle_seconds=d.idle_seconds, in_flight=args.in_flight, jpeg_quality=80,
         without=frozenset(args.without),
         bootstrap=os.environ.get("FW_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
@@ -208,3 +228,42 @@ def _check(plan: BenchPlan) -> None:
     for ok, message in rules:
         if not ok:
             raise ConfigError(message)
+
+
+def cnap_plan_from_args(args: argparse.Namespace, runs_dir: Path) -> CnapPlan:
+    """The cnap scenario's plan: 4 x 25 fps at 640x480 unless told otherwise."""
+    width, height = parse_size(args.size or "640x480")
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    env = {}
+    for item in args.worker_env:
+        key, sep, value = item.partition("=")
+        if not sep or not key.startswith("FW_"):
+            raise ConfigError(f"--worker-env {item!r} must look like FW_NAME=VALUE")
+        env[key] = value
+    density = _counts_any(args.density_streams) if args.density_streams.strip() else ()
+    plan = CnapPlan(
+        streams=_pick(args.streams, 4), fps=_pick(args.fps, 25.0), width=width, height=height,
+        model=args.model or CNAP_MODEL,
+        precisions=tuple(p.strip() for p in args.precisions.split(",") if p.strip()),
+        seconds=_pick(args.seconds, 20.0), max_age_ms=args.max_age_ms,
+        density_model=args.density_model, density_fps=15.0, density_streams=density,
+        density_seconds=args.density_seconds, p99_limit_ms=150.0, delivered_min=0.95,
+        ceiling_seconds=5.0, jpeg_quality=80, own_broker=not args.shared_broker, worker_env=env,
+        bootstrap=os.environ.get("FW_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+        topic_prefix=args.topic_prefix or f"cnap{stamp.replace('-', '')}{uuid.uuid4().hex[:4]}.",
+        out=(args.out or runs_dir / f"{stamp}-cnap").resolve(),
+    )
+    Topics(plan.topic_prefix)
+    if not 1 <= plan.streams <= 32 or not 0 < plan.fps <= 120 or not 1 <= plan.seconds <= 3600:
+        raise ConfigError("--streams 1..32, --fps (0, 120], --seconds 1..3600")
+    return plan
+
+
+def _counts_any(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise ConfigError(f"{text!r} must be stream counts like 2,4,6") from None
+    if any(not 1 <= v <= 64 for v in values):
+        raise ConfigError(f"{text!r}: each count must be within 1..64")
+    return values

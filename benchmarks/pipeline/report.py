@@ -15,6 +15,9 @@ LATENCY_GOAL_MS = 50.0
 THROUGHPUT_GOAL = 0.90
 FAIRNESS_GOAL = 0.98
 IDLE_CPU_GOAL_PCT = 1.0
+# The monolith is one process running one loop; N workers are N processes: only the
+# 1-worker figure compares like with like.
+THROUGHPUT_LABEL = "pipeline throughput / monolith (worker processes vs one loop)"
 
 
 def find_phase(phases: list[dict[str, Any]], kind: str, workers: int,
@@ -37,8 +40,12 @@ def idle_cpu(phase: dict[str, Any] | None) -> float | None:
     return max(shares) if shares else None
 
 
-def _goal(name: str, target: str, value: float | None, ok: bool | None, unit: str) -> dict[str, Any]:
-    return {"goal": name, "target": target, "value": value, "met": ok, "unit": unit}
+def _goal(name: str, target: str, value: float | None, ok: bool | None, unit: str,
+          note: str | None = None) -> dict[str, Any]:
+    goal = {"goal": name, "target": target, "value": value, "met": ok, "unit": unit}
+    if note:
+        goal["note"] = note
+    return goal
 
 
 def evaluate_goals(results: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -55,8 +62,9 @@ def evaluate_goals(results: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         fair = None if over is None else over["fairness"]
         idle = idle_cpu(find_phase(phases, "idle", workers))
         out[str(workers)] = [
-            _goal("pipeline throughput / monolith", f">= {THROUGHPUT_GOAL}", ratio,
-                  _at_least(ratio, THROUGHPUT_GOAL), "x"),
+            _goal(THROUGHPUT_LABEL, f">= {THROUGHPUT_GOAL}", ratio,
+                  _at_least(ratio, THROUGHPUT_GOAL), "x",
+                  None if workers == 1 else f"{workers} processes vs 1 loop: not like for like"),
             _goal("p99 capture->result at 50% load", f"<= {LATENCY_GOAL_MS:.0f} ms", half,
                   _at_most(half, LATENCY_GOAL_MS), "ms"),
             _goal("p99 capture->result at 200% load", f"<= {budget:.0f} ms (freshness budget)",

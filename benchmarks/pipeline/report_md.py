@@ -38,8 +38,9 @@ def _header(results: dict[str, Any]) -> str:
         f"left out of rates and percentiles; freshness budget {plan['max_age_ms']} ms.",
         f"- Ceilings: measured with no service running, before the pipeline (raw "
         f"{c['before']['raw_fps']:.1f}, monolith {c['before']['monolith_fps']:.1f} fps) and after it (raw "
-        f"{c['after']['raw_fps']:.1f}, monolith {c['after']['monolith_fps']:.1f} fps); the mean is used. "
-        "A large spread means the machine's background load moved during the run.",
+        f"{c['after']['raw_fps']:.1f}, monolith {c['after']['monolith_fps']:.1f} fps); the better "
+        "(higher) of the two is used, as other load can only slow a loop down. A large spread "
+        "means the machine's background load moved during the run.",
         "- Pipeline throughput: the *capacity* phase, workers with `FW_INFERENCE_FRESHNESS=none` "
         f"(every frame processed, as the monolith does) fed in closed loop with {_in_flight(results)} "
         "unanswered frames per stream. The sweep then runs the production policy (`latest`) at "
@@ -83,7 +84,8 @@ def _ratio(results: dict[str, Any], workers: str) -> float | None:
 def _goal_cell(goal: dict[str, Any]) -> str:
     digits = 2 if goal["unit"] in ("x", "%") else (3 if goal["unit"] == "" else 1)
     unit = "" if goal["unit"] in ("x", "") else goal["unit"]
-    return f"{fmt(goal['value'], digits, unit)} ({verdict(goal['met'])})"
+    note = f"; {goal['note']}" if goal.get("note") else ""
+    return f"{fmt(goal['value'], digits, unit)} ({verdict(goal['met'])}{note})"
 
 
 def _goals(results: dict[str, Any]) -> str:
