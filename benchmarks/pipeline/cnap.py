@@ -15,6 +15,7 @@ import logging
 import os
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -200,8 +201,10 @@ class CnapRun:
         self._wait_for_flow(streams, start_ns)
         self.progress.wait(self.plan.warmup_s)
         cpu0, from_ns, m0 = self.sampler.cpu(), time.time_ns(), time.monotonic()
+        counters0 = self._worker_counters()
         self.progress.wait(seconds)
         cpu1, to_ns, m1 = self.sampler.cpu(), time.time_ns(), time.monotonic()
+        counters1 = self._worker_counters()
         self.launcher.stop_group("gateway")
         end_ns = time.time_ns()
         self.progress.wait(self.plan.max_age_ms / 1000 + 1.5, planned=False)
@@ -212,6 +215,9 @@ class CnapRun:
         ages = [(r.recv_ns - r.capture_ns) / 1e6 for r in seen if window.measuring(r.capture_ns)]
         cpu = cpu_share(cpu0, cpu1, m1 - m0)
         summary.update(self._figures(summary, cpu, ages))
+        summary["worker"] = {k: counters1.get(k, 0.0) - counters0.get(k, 0.0) for k in counters1}
+        summary["worker"]["engine_mode_at_end"] = "throughput" if counters1.get(
+            "mode_throughput") else "latency"
         summary.update({"name": name, "kind": kind, "model": model, "precision": precision,
                         "streams": len(streams), "fps_per_stream": fps,
                         "load_average_1m": os.getloadavg()[0]})
@@ -241,6 +247,19 @@ class CnapRun:
                                         / rate * 1000.0 if rate > 0 else None),
             "plumbing_over_inference": plumbing / inference if inference > 0 else None,
         }
+
+    def _worker_counters(self) -> dict[str, float]:
+        """Counters of the worker's /metrics: transactions, drops by reason, mode switches."""
+        service = self.launcher.services.get("inference")
+        if service is None or service.port is None:
+            return {}
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{service.port}/metrics", timeout=5) as r:
+                text = r.read().decode()
+        except OSError as exc:
+            log.warning("worker metrics not read: %s", exc)
+            return {}
+        return _parse_counters(text)
 
     def _start_gateway(self, streams: list[str], fps: float) -> None:
         media = {m.stream_id: m for m in self.workload.streams}
@@ -280,3 +299,24 @@ class CnapRun:
 def _shared_broker_pid(bootstrap: str) -> int | None:
     broker = LocalBroker.default()
     return broker.pid() if broker.bootstrap == bootstrap else None
+
+
+_COUNTERS = {
+    'framewire_inference_transactions_total{outcome="committed"}': "transactions",
+    'framewire_inference_transactions_total{outcome="aborted"}': "aborted",
+    "framewire_inference_engine_mode_switches_total": "mode_switches",
+    'framewire_inference_engine_mode{mode="throughput"}': "mode_throughput",
+}
+
+
+def _parse_counters(text: str) -> dict[str, float]:
+    found: dict[str, float] = {"stale_drops": 0.0, "frames_in": 0.0}
+    for line in text.splitlines():
+        name, _, value = line.rpartition(" ")
+        if name in _COUNTERS:
+            found[_COUNTERS[name]] = float(value)
+        elif name.startswith("framewire_inference_drops_total{") and 'reason="stale"' in name:
+            found["stale_drops"] += float(value)
+        elif name.startswith("framewire_inference_frames_in_total{"):
+            found["frames_in"] += float(value)
+    return found

@@ -50,6 +50,11 @@ def cnap_table(results: dict[str, Any]) -> str:
             row(f"  {name}: CPU ms per result (% of a core)",
                 [f"{fmt(p['cpu_ms_per_result'].get(name), 2)} ({fmt(p['cpu_pct'].get(name))} %)"
                  for p in phases])
+    row("transactions/s (worker)", [fmt(p.get("worker", {}).get("transactions", 0) / p["measure_s"])
+                                     for p in phases])
+    row("engine mode at the end (switches)", [
+        f"{p.get('worker', {}).get('engine_mode_at_end', '-')} "
+        f"({p.get('worker', {}).get('mode_switches', 0):.0f})" for p in phases])
     row("broker+gateway+aggregator+dashboard / inference CPU",
         [fmt(p["plumbing_over_inference"], 2) for p in phases], f"<= {GOAL_PLUMBING:.2f}")
     for label, key in (("raw model ceiling (THROUGHPUT)", "raw_fps"),
