@@ -29,8 +29,9 @@ log = logging.getLogger(__name__)
 
 
 class Preset(StrEnum):
-    """NNCF's quantization presets. MIXED (asymmetric activations) is the default: on the zoo
-    it agreed with f32 at least as well as PERFORMANCE (symmetric), at the same speed."""
+    """NNCF's quantization presets. MIXED (asymmetric activations) is the default: on the
+    sample set it agreed with f32 as well as PERFORMANCE (symmetric) for both SSDs and better
+    for BlazeFace (F1 0.90 against 0.85: PERFORMANCE added faces f32 did not find)."""
 
     MIXED = "mixed"
     PERFORMANCE = "performance"
