@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, KafkaError
 
 from framewire.core.config import KafkaSettings
 from framewire.core.kafka import consumer_config
@@ -43,3 +43,16 @@ def test_the_consumer_protocol_leaves_assignment_and_session_to_the_broker() -> 
 def test_static_membership_can_be_turned_off() -> None:
     conf = group_config(settings(static_membership=False))
     assert "group.instance.id" not in conf
+
+
+def test_a_fatal_consumer_error_event_stops_the_consumer_loop() -> None:
+    from framewire.core.errors import KafkaUnavailableError
+    from framewire.core.kafka import raise_if_incurable
+
+    # Given the event librdkafka hands a static member fenced by a newer one (code _FATAL)
+    event = KafkaError(KafkaError._FATAL, "Static consumer fenced by other consumer")
+    # Then the loop stops with the reason instead of logging it and idling on
+    with pytest.raises(KafkaUnavailableError, match="fenced"):
+        raise_if_incurable(event, "consumer group g")
+    # while a retriable error is left to librdkafka
+    raise_if_incurable(KafkaError(KafkaError._TRANSPORT, "broker down"), "consumer group g")

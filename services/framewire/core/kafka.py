@@ -114,6 +114,10 @@ _INCURABLE = {
     KafkaError.INVALID_SESSION_TIMEOUT: "the session timeout is outside the broker's "
     "group.min.session.timeout.ms .. group.max.session.timeout.ms (6 s .. 30 min by default)",
     KafkaError.GROUP_AUTHORIZATION_FAILED: "this user may not use the consumer group",
+    # The event carrying a fatal consumer error has this code (and fatal() unset); for a
+    # static member it means another process joined with the same group.instance.id.
+    KafkaError._FATAL: "the consumer is unusable; a static member is fenced when another "
+    "process joins with the same instance id",
 }
 
 
