@@ -125,3 +125,13 @@ def test_int8_from_a_model_server_is_refused_before_any_request():
     # The URL is never contacted: the refusal comes first
     with pytest.raises(ModelError, match="local model cache"):
         load_from_server("http://127.0.0.1:9/models", "ssdlite-person", precision="int8")
+
+
+def test_the_inference_service_with_int8_and_no_quantized_model_refuses_to_start(tmp_path: Path):
+    # Given FW_INFERENCE_PRECISION=int8 and a model cache without an INT8 entry
+    from framewire.inference.modelwatch import load_model
+
+    settings = InferenceSettings(model="ssdlite-person", precision="int8", model_cache_dir=str(tmp_path))
+    # Then loading the worker's model fails with the command to run
+    with pytest.raises(ModelError, match="run `framewire models quantize ssdlite-person` first"):
+        load_model(settings)
