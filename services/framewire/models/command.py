@@ -177,7 +177,8 @@ def _quantize_arguments(quant: argparse.ArgumentParser) -> None:
                        help="NNCF preset (default mixed: asymmetric activations)")
     quant.add_argument("--samples", type=Path, help="where the sample clips are (made if missing)")
     quant.add_argument("--dry-run", action="store_true", help="quantize and judge, store nothing")
-    quant.add_argument("--json", action="store_true", help="print the cache entry's manifest as JSON")
+    quant.add_argument("--json", action="store_true",
+                       help="print the cache entry's manifest as JSON (the figures for --dry-run)")
 
 
 def _quantize(args: argparse.Namespace) -> int:
@@ -190,8 +191,9 @@ def _quantize(args: argparse.Namespace) -> int:
         args.model_id, _calibration_images(args), _cache(args), min_f1=args.min_f1, iou=args.iou,
         preset=Preset(args.preset), store=not args.dry_run,
     )
-    if args.json and result.entry is not None:
-        _out(json.dumps(result.entry.provenance, indent=2, sort_keys=True))
+    if args.json:
+        dry = {"model_id": result.model_id, "stored": False, "agreement": result.figures.as_dict()}
+        _out(json.dumps(result.entry.provenance if result.entry else dry, indent=2, sort_keys=True))
         return 0
     _out(f"{result.model_id}: {summary(result.figures)} (min F1 {args.min_f1})")
     if result.entry is None:
