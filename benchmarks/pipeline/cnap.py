@@ -272,14 +272,22 @@ class CnapRun:
             "FW_GATEWAY_ID": "cnap-gateway", "FW_GATEWAY_ASSIGNMENT": "all",
             "FW_GATEWAY_METRICS_PORT": "0", "FW_GATEWAY_JPEG_QUALITY": str(self.plan.jpeg_quality)})
 
-    def _wait_for_flow(self, streams: list[str], since_ns: int) -> None:
+    def _wait_for_flow(self, streams: list[str], since_ns: int) -> bool:
+        """Until every stream has an answer (a result or an inference drop record): a worker
+        too slow for its freshness budget answers with stale drops only, and that is
+        measured too (as nothing delivered) rather than failing the run."""
         deadline = time.monotonic() + FLOW_TIMEOUT_S
         while time.monotonic() < deadline:
             self.progress.wait(0.5, planned=False)
-            if {r.stream for r in self.observer.seen_since(since_ns)} >= set(streams):
-                return
-        raise FramewireError(f"the gateway's frames gave no results on every stream within "
-                             f"{FLOW_TIMEOUT_S:.0f}s; see {self.plan.out / 'logs'}")
+            seen, drops = self.observer.snapshot()
+            answered = {r.stream for r in seen if r.recv_ns >= since_ns}
+            answered |= {d.stream for d in drops
+                         if d.time_ns >= since_ns and d.label.startswith("inference:")}
+            if answered >= set(streams):
+                return True
+        log.warning("not every stream was answered within %.0fs; measuring anyway (see %s)",
+                    FLOW_TIMEOUT_S, self.plan.out / "logs")
+        return False
 
     def _close(self) -> None:
         for stop in (self.launcher.stop_all, self.observer.stop, self.sampler.stop,
