@@ -79,18 +79,8 @@ class KafkaIO:
         return io
 
     def _leave(self) -> None:
-        """Unsubscribe and serve the revocation before ``close``: librdkafka sends a static
-        member's LeaveGroup only once the unassign is done and the consumer not yet closing."""
         try:
-            self.consumer.unsubscribe()
-            deadline = time.monotonic() + _LEAVE_TIMEOUT_S
-            while self.consumer.assignment() and time.monotonic() < deadline:
-                # Uncommitted messages are dropped: the next owner re-reads them.
-                m = self.consumer.poll(0.02)
-                error = m.error() if m is not None else None
-                if error is not None and error.fatal():
-                    return  # fenced: nothing to hand over
-            self.consumer.poll(0.02)
+            leave_group(self.consumer)
         except KafkaException as exc:  # e.g. fenced: the group has moved on already
             log.info("leaving group %s: %s", self._s.group, exc)
 
@@ -189,6 +179,23 @@ class KafkaIO:
             except KafkaException as exc:  # a fatal producer must not hide why we stopped
                 log.warning("producer not flushed at close: %s", exc)
             self.publisher.close()
+
+
+def leave_group(consumer: Consumer, timeout_s: float = _LEAVE_TIMEOUT_S) -> None:
+    """Unsubscribe and serve the revocation; called before ``close`` on a graceful stop.
+
+    librdkafka sends a static member's LeaveGroup only once the unassign is done and the
+    consumer is not yet closing, so the revocation is polled for here.
+    """
+    consumer.unsubscribe()
+    deadline = time.monotonic() + timeout_s
+    while consumer.assignment() and time.monotonic() < deadline:
+        # Uncommitted messages are dropped: the next owner re-reads them.
+        m = consumer.poll(0.02)
+        error = m.error() if m is not None else None
+        if error is not None and error.fatal():
+            return  # fenced: nothing to hand over
+    consumer.poll(0.02)
 
 
 def group_config(settings: InferenceSettings) -> dict[str, Any]:
