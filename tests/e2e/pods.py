@@ -71,15 +71,17 @@ def replicas(workload: dict[str, Any], objs: list[dict[str, Any]]) -> int:
     return 1
 
 
-def pods_of(objs: list[dict[str, Any]]) -> list[Pod]:
-    """Every pod the rendered workloads would create, with its Service aliases."""
+def pods_of(objs: list[dict[str, Any]], per_workload: int | None = None) -> list[Pod]:
+    """The pods the rendered workloads would create (at most ``per_workload`` of each),
+    with their Service aliases."""
     services = [o for o in objs if o.get("kind") == "Service"]
     pods = []
     for workload in (o for o in objs if o.get("kind") in WORKLOADS):
         template = workload["spec"]["template"]
         labels = template["metadata"]["labels"]
         name = workload["metadata"]["name"]
-        for i in range(replicas(workload, objs)):
+        count = replicas(workload, objs)
+        for i in range(min(count, per_workload) if per_workload else count):
             pod_name = f"{name}-{i}" if workload["kind"] == "StatefulSet" else f"{name}-e2e{i}"
             aliases = [s["metadata"]["name"] for s in services
                        if s["spec"].get("selector") and s["spec"]["selector"].items() <= labels.items()]
