@@ -8,6 +8,7 @@ over real preprocessed frames, under the LATENCY and the THROUGHPUT hint. Prints
 model, its relevant flags and the load average, then the Markdown table of MODELS.md. Run:
 
     python benchmarks/bench_quantize.py [--seconds 8] [--rounds 4] [--images 64] [--models a,b]
+                                        [--work DIR]   # reuse DIR's quantized models
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
+from framewire.core.errors import ModelError
 from framewire.models.api import Detector
 from framewire.models.calibration import sample_set
 from framewire.models.gate import DEFAULT_MIN_F1, GateFigures
 from framewire.models.loader import load_detector
 from framewire.models.quantize import quantize_model
+from framewire.models.quantized import read_entry
 from framewire.models.testing import fetch_zoo
 from framewire.models.zoo import ZOO
 from framewire.samples import DEFAULT_DEST
@@ -93,14 +96,44 @@ class Subject:
         return 1e3 * self.cpu_seconds / self.done if self.done else float("nan")
 
 
-def quantize_all(models: list[str], images: int, cache: Path) -> dict[str, tuple[GateFigures, float]]:
-    image_set = sample_set(images, DEFAULT_DEST.expanduser())
+def quantize_all(
+    models: list[str], images: int, cache: Path, reuse: bool
+) -> dict[str, tuple[GateFigures, float]]:
+    """Quantize each model into ``cache``; with ``reuse``, keep an entry a previous run left."""
+    image_set = None
     out = {}
     for model_id in models:
+        if reuse and (previous := _previous(model_id, cache)) is not None:
+            out[model_id] = previous
+            continue
+        image_set = image_set or sample_set(images, DEFAULT_DEST.expanduser())
         result = quantize_model(model_id, image_set, cache, min_f1=0.0)
         out[model_id] = (result.figures, result.seconds)
         print(f"quantized {model_id} in {result.seconds:.1f} s: F1 {result.figures.f1}", flush=True)
     return out
+
+
+def _previous(model_id: str, cache: Path) -> tuple[GateFigures, float] | None:
+    try:
+        entry = read_entry(ZOO[model_id], cache)
+    except ModelError:
+        return None
+    doc = entry.provenance["agreement"]
+    per_label = {k: (v["f32"], v["int8"], v["matched"]) for k, v in doc["per_label"].items()}
+    figures = GateFigures(doc["images"], doc["iou"], doc["f32_detections"], doc["int8_detections"],
+                          doc["matched"], per_label)
+    print(f"reusing {model_id} INT8 from {entry.xml.parent}: F1 {figures.f1}", flush=True)
+    return figures, float(entry.provenance["quantize_seconds"])
+
+
+def copy_zoo(models: list[str], cache: Path) -> None:
+    """The zoo's source files into the benchmark's own cache."""
+    zoo = fetch_zoo()
+    for model_id in models:
+        (cache / model_id).mkdir(parents=True, exist_ok=True)
+        for f in (zoo / model_id).iterdir():
+            if f.is_file():
+                (cache / model_id / f.name).write_bytes(f.read_bytes())
 
 
 def subjects(models: list[str], cache: Path, frames: list[np.ndarray]) -> list[Subject]:
@@ -144,19 +177,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds")
     parser.add_argument("--images", type=int, default=64, help="calibration frames (as many judge)")
     parser.add_argument("--models", default=",".join(ZOO))
+    parser.add_argument("--work", type=Path,
+                        help="keep the quantized models here and reuse them on the next run "
+                        "(default: a temporary directory)")
     args = parser.parse_args()
     models = args.models.split(",")
     print(f"CPU: {cpu_line()}")
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     with tempfile.TemporaryDirectory(prefix="fw-bench-q-") as tmp:
-        cache = Path(tmp)
-        zoo = fetch_zoo()
-        for model_id in models:
-            (cache / model_id).mkdir()
-            for f in (zoo / model_id).iterdir():
-                if f.is_file():
-                    (cache / model_id / f.name).write_bytes(f.read_bytes())
-        gates = quantize_all(models, args.images, cache)
+        cache = args.work or Path(tmp)
+        copy_zoo(models, cache)
+        gates = quantize_all(models, args.images, cache, reuse=args.work is not None)
         frames = list(sample_set(8, DEFAULT_DEST.expanduser()).evaluation)
         subs = subjects(models, cache, frames)
         for s in subs:  # warm-up
