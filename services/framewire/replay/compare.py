@@ -11,8 +11,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from framewire.core.records import Box, Detection
 from framewire.core.agreement import Agreement, FrameKey, compare, fold_case
+from framewire.core.records import Box, Detection
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
