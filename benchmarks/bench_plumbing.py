@@ -183,9 +183,10 @@ class Run:
 
     def start_inference(self) -> None:
         port = free_port()
-        self.launcher.start("inference", "inference", [], env={
+        worker = self.launcher.start("inference", "inference", [], env={
             **self.env, "FW_INFERENCE_WORKER_ID": "plumb-w1", "FW_INFERENCE_MODEL": self.args.model,
             "FW_INFERENCE_HTTP_PORT": str(port), "FW_INFERENCE_HTTP_HOST": "127.0.0.1"}, port=port)
+        self.launcher.wait_http(worker, "/readyz", timeout_s=300)  # the model is compiled
 
     def load(self) -> dict[str, Any]:
         streams = [f"cam{i}" for i in range(1, self.args.streams + 1)]
@@ -205,6 +206,10 @@ class Run:
         for media in work.streams:
             args += ["--stream", f"{media.stream_id}={media.clip}"]
         self.start_gateway(args)
+        deadline = time.monotonic() + 180
+        while counter.count == 0 and time.monotonic() < deadline:
+            self.launcher.check_alive()
+            time.sleep(0.5)
         time.sleep(self.args.warmup)
         start_count = counter.count
         used, wall = self.window(self.args.seconds)
