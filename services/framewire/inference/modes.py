@@ -16,6 +16,7 @@ hold keep it from flapping at the boundary.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -35,17 +36,41 @@ RUNNING = (EngineMode.LATENCY, EngineMode.THROUGHPUT)
 class ModalDetector:
     """One model compiled twice; ``for_mode`` gives the compiled copy for a mode.
 
+    The throughput copy may be compiled in the background (``load_throughput``), so a worker
+    starts as fast as with one copy; until it is ready every mode runs on the latency copy.
     Implements the ``Detector`` protocol by delegating to the latency copy (pre- and
     post-processing are the same for both), so code that knows nothing of modes works.
     """
 
-    def __init__(self, latency: Detector, throughput: Detector) -> None:
+    def __init__(self, latency: Detector, throughput: Detector | None = None) -> None:
         self.latency = latency
         self.throughput = throughput
         self.info = latency.info
+        self._ready = threading.Event()
+        if throughput is not None:
+            self._ready.set()
+
+    def load_throughput(self, load: Callable[[], Detector]) -> None:
+        """Compile the throughput copy on a daemon thread; a failure keeps latency only."""
+        def run() -> None:
+            try:
+                self.throughput = load()
+            except Exception:
+                log.exception("throughput copy of the model not loaded; latency mode only")
+            finally:
+                self._ready.set()
+
+        threading.Thread(target=run, name="fw-throughput-compile", daemon=True).start()
+
+    def wait_ready(self, timeout_s: float | None = None) -> bool:
+        """True once the throughput copy is loaded (or failed to); for tests and shutdown."""
+        return self._ready.wait(timeout_s)
 
     def for_mode(self, mode: EngineMode) -> Detector:
-        return self.throughput if mode is EngineMode.THROUGHPUT else self.latency
+        throughput = self.throughput
+        if mode is EngineMode.THROUGHPUT and throughput is not None:
+            return throughput
+        return self.latency
 
     def preprocess(self, bgr: np.ndarray) -> np.ndarray:
         return self.latency.preprocess(bgr)
@@ -60,7 +85,8 @@ class ModalDetector:
 
     def wait_all(self) -> None:
         self.latency.wait_all()
-        self.throughput.wait_all()
+        if self.throughput is not None:
+            self.throughput.wait_all()
 
     def postprocess(self, outputs: RawOutputs) -> list[Detection]:
         return self.latency.postprocess(outputs)
