@@ -7,7 +7,7 @@ import pytest
 
 from framewire.aggregator.batching import StoreBatch, WriteBack
 from framewire.aggregator.engine import Aggregator, Stores
-from framewire.aggregator.observations import DropSeen, ResultSeen, Tick
+from framewire.aggregator.observations import DropSeen, ResultSeen, Tick, from_wire, to_wire, wire_items
 from framewire.aggregator.progress import Timing
 from framewire.aggregator.rules import parse_rules
 from framewire.aggregator.windows import WindowLayout
@@ -129,3 +129,12 @@ def test_write_back_reads_its_own_writes_and_deletes():
         del overlay["b"]
     assert overlay.flush() == 4
     assert backing == {"a": 10, "c": 3}
+
+
+def test_an_observation_record_holds_a_batch_or_one_observation():
+    # Given a batch record (as ingest now writes) and a single-object record (older builds)
+    batch = [ResultSeen("cam1", T0, 0.02, {"person": 2}), DropSeen("cam1", T0 + 40, "stale", 3)]
+    records = [[to_wire(o) for o in batch], to_wire(Tick("cam1", 5.0))]
+    # When they are read back / Then every observation comes out, in order
+    read = [from_wire("cam1", item) for record in records for item in wire_items(record)]
+    assert read == [*batch, Tick("cam1", 5.0)]
