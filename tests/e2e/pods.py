@@ -2,7 +2,8 @@
 
 A smoke run of the pod specs on one Docker engine, not a cluster: each pod of each
 Deployment and StatefulSet becomes ``docker run`` with the spec's image, command and args,
-env (ConfigMaps resolved, fieldRef and Secret values from stand-ins), runAsUser/runAsGroup
+env (ConfigMaps resolved, fieldRef and Secret values from stand-ins), the restart policy,
+runAsUser/runAsGroup
 (fsGroup as a supplementary group), readOnlyRootFilesystem, dropped capabilities, no
 privilege escalation, emptyDir volumes as tmpfs, Secret volumes as read-only files and the
 memory limit, on a network where every Service selecting the pod is a DNS alias of it.
@@ -18,6 +19,7 @@ from typing import Any
 from e2e.dockerkit import docker
 
 WORKLOADS = ("Deployment", "StatefulSet")
+_RESTART = {"Always": "always", "OnFailure": "on-failure", "Never": "no"}
 
 
 @dataclass
@@ -134,7 +136,8 @@ def run_args(
     """The ``docker run`` arguments that reproduce ``pod``."""
     c = pod.container
     sec = {**pod.spec.get("securityContext", {}), **c.get("securityContext", {})}
-    args = ["run", "-d", "--name", pod.name, "--hostname", pod.name, "--network", network]
+    args = ["run", "-d", "--name", pod.name, "--hostname", pod.name, "--network", network,
+            "--restart", _RESTART[pod.spec.get("restartPolicy", "Always")]]
     for alias in pod.aliases:
         args += ["--network-alias", alias]
     if "runAsUser" in sec:
