@@ -167,6 +167,7 @@ def test_a_restarted_worker_fences_its_zombie_which_then_commits_nothing(
         # and then the zombie wakes up
         zombie.process.send_signal(signal.SIGCONT)  # type: ignore[union-attr]
         zombie_code = zombie.wait(30)
+        time.sleep(3.0)  # (the replacement goes on alone)
         outcome = run.finish()
     finally:
         run.close()
