@@ -71,16 +71,35 @@ def quantize_model(
     """Quantize ``model_id``, judge it against f32 on ``images.evaluation`` and store it.
 
     Raises ``QuantizationRefused`` (nothing stored) when F1 < ``min_f1``."""
-    import openvino as ov
-
-    from framewire.models.cache import fetch
-    from framewire.models.detector import build_detector, prepare_model
-    from framewire.models.engine import EngineOptions, Precision, shared_core
+    from framewire.models.detector import build_detector
+    from framewire.models.engine import EngineOptions, Precision
 
     nncf = _nncf()
     if not images.calibration or not images.evaluation:
         raise ConfigError("quantizing needs calibration and evaluation images; got none")
     spec = get_spec(model_id)
+    f32, quantized, seconds = _quantize(nncf, spec, cache_dir, images, preset)
+    int8 = build_detector(quantized, spec, EngineOptions(precision=Precision.INT8), None, prepared=True)
+    evaluation = images.evaluation
+    figures = measure([f32.detect(i) for i in evaluation], [int8.detect(i) for i in evaluation], iou)
+    log.info("%s: %s", model_id, summary(figures))
+    check(figures, min_f1, model_id)
+    entry = None
+    if store:
+        provenance = _provenance(spec, images, figures, min_f1, seconds, preset, _versions(nncf))
+        entry = save_entry(quantized, spec, cache_dir, provenance)
+        log.info("%s: stored INT8 %s (sha256 %s)", model_id, entry.version, entry.sha256)
+    return QuantizeResult(model_id, entry, figures, len(images.calibration), seconds)
+
+
+def _quantize(
+    nncf: Any, spec: ModelSpec, cache_dir: Path, images: ImageSet, preset: Preset
+) -> tuple[Any, Any, float]:
+    """The f32 reference detector, the quantized graph and the seconds NNCF took."""
+    from framewire.models.cache import fetch
+    from framewire.models.detector import build_detector, prepare_model
+    from framewire.models.engine import EngineOptions, Precision, shared_core
+
     path = str(fetch(spec, cache_dir))
     core = shared_core()
     f32 = build_detector(core.read_model(path), spec, EngineOptions(precision=Precision.F32), None)
@@ -93,19 +112,14 @@ def quantize_model(
             subset_size=len(calibration), preset=nncf.QuantizationPreset(preset.value),
         )
     seconds = time.monotonic() - t0
-    log.info("%s: NNCF quantized on %d images in %.1f s", model_id, len(calibration), seconds)
-    int8 = build_detector(quantized, spec, EngineOptions(precision=Precision.INT8), None, prepared=True)
-    evaluation = images.evaluation
-    figures = measure([f32.detect(i) for i in evaluation], [int8.detect(i) for i in evaluation], iou)
-    log.info("%s: %s", model_id, summary(figures))
-    check(figures, min_f1, model_id)
-    entry = None
-    if store:
-        versions = {"nncf_version": nncf.__version__, "openvino_version": ov.get_version()}
-        provenance = _provenance(spec, images, figures, min_f1, seconds, preset, versions)
-        entry = save_entry(quantized, spec, cache_dir, provenance)
-        log.info("%s: stored INT8 %s (sha256 %s)", model_id, entry.version, entry.sha256)
-    return QuantizeResult(model_id, entry, figures, len(calibration), seconds)
+    log.info("%s: NNCF quantized on %d images in %.1f s", spec.model_id, len(calibration), seconds)
+    return f32, quantized, seconds
+
+
+def _versions(nncf: Any) -> dict[str, str]:
+    import openvino as ov
+
+    return {"nncf_version": nncf.__version__, "openvino_version": ov.get_version()}
 
 
 def _provenance(
