@@ -142,12 +142,12 @@ def start_kafka(objs: list[dict[str, Any]], image: str, network: str, name: str,
 
     def serving() -> bool:
         probe = docker("exec", name, "kafka-broker-api-versions.sh", "--bootstrap-server",
-                       f"{host}:{INTERNAL_PORT}", timeout=60, check=False)
+                       f"{host}:{INTERNAL_PORT}", timeout=90, check=False)
         if probe.returncode != 0 and "exited" in docker("inspect", "-f", "{{.State.Status}}", name).stdout:
             raise AssertionError(f"stand-in Kafka exited:\n{logs(name)}")
         return probe.returncode == 0
 
-    wait_for("the stand-in Kafka serving", serving, 180, every_s=3)
+    wait_for("the stand-in Kafka serving", serving, 360, every_s=3)
     password = sasl_password(objs, ins)
     if client.protocol.startswith("SASL") and password:
         docker("exec", name, "kafka-configs.sh", "--bootstrap-server", f"{host}:{INTERNAL_PORT}", "--alter",
