@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 
 _MAX_PENDING = 2
 _FETCH_BATCH = 256
+# A partition's seek-forward offset is looked up on the broker at most this often: when
+# every frame is stale each cycle would ask again, and on a starved broker those round
+# trips throttled the worker to under one transaction a second.
+_SEEK_LOOKUP_EVERY_S = 1.0
 
 
 class InferenceFailed(FramewireError):
@@ -75,6 +79,7 @@ class Worker:
         self._base: dict[TP, int] = {}
         self._fetched: dict[TP, int] = {}
         self._assigned: set[TP] = set()
+        self._seek_due: dict[TP, float] = {}
         self._cycle_s = 0.02
         self._lag_due = 0.0
 
@@ -137,7 +142,6 @@ class Worker:
             item = read_frame(inbound, self._topics.stream_of(c.topic))
             if not isinstance(item, Rejected):
                 self._metrics.frames_in.labels(item.stream_id).inc()
-                self._arrived += 1
             if self._scheduler.add(tp, item):
                 self._io.pause(tp)
 
@@ -166,6 +170,9 @@ class Worker:
             if self._scheduler.has_room(tp):
                 self._io.resume(tp)
         work = self._engine.submit(cycle.frames)
+        # Frames to infer, not frames consumed: a stale backlog dropped unread or unseen
+        # is no work for the model and must not switch it to throughput mode.
+        self._arrived += len(cycle.frames)
         self._pending.append(InFlight(cycle, work, time.monotonic()))
 
     def _cutoffs(self, now_ns: int) -> dict[TP, int]:
@@ -186,6 +193,10 @@ class Worker:
         high = self._io.high_watermark(tp)
         if position is None or high - position <= self._s.partition_buffer:
             return  # a short backlog is cheaper to read and drop than to look up
+        now = time.monotonic()
+        if now < self._seek_due.get(tp, 0.0):
+            return  # looked up a moment ago: read and drop meanwhile
+        self._seek_due[tp] = now + _SEEK_LOOKUP_EVERY_S
         budget = self._budget_ns(self._ages.max_age_ms(self._topics.stream_of(tp[0])))
         found = self._io.offset_for_time(tp, (time.time_ns() - budget) // 1_000_000)
         if found is None:
@@ -305,6 +316,7 @@ class Worker:
         self._assigned.discard(tp)
         self._base.pop(tp, None)
         self._fetched.pop(tp, None)
+        self._seek_due.pop(tp, None)
         self._io.forget(tp)
         self._metrics.forget_partition(*tp)
         self._metrics.assigned.set(len(self._assigned))
