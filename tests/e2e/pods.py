@@ -165,12 +165,17 @@ def run_args(
 
 def _volumes(pod: Pod, stand_ins: StandIns) -> list[str]:
     volumes = {v["name"]: v for v in pod.spec.get("volumes", [])}
+    sec = {**pod.spec.get("securityContext", {}), **pod.container.get("securityContext", {})}
+    user = sec.get("runAsUser", 0)
+    group = pod.spec.get("securityContext", {}).get("fsGroup", sec.get("runAsGroup", 0))
     args: list[str] = []
     for mount in pod.container.get("volumeMounts", []):
         volume = volumes[mount["name"]]
         if "emptyDir" in volume:
+            # Owned by the pod's user and fsGroup, as an emptyDir is writable for them. No
+            # "mode=": engine 20.10 drops it when it restarts the container.
             size = volume["emptyDir"].get("sizeLimit")
-            options = "rw,mode=1777" + (f",size={_bytes(size)}" if size else "")
+            options = f"rw,uid={user},gid={group}" + (f",size={_bytes(size)}" if size else "")
             args += ["--tmpfs", f"{mount['mountPath']}:{options}"]
         elif "secret" in volume:
             name = volume["secret"]["secretName"]
