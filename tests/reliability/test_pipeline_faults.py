@@ -219,21 +219,35 @@ def test_broker_outage_every_service_recovers_and_losses_are_counted(pipeline: P
     gateway_code = pipeline.services["gateway"].stop()
     drops = [d for d in pipeline.watch.drops() if d.service == "gateway"]
     lost_by_reason = Counter(DropRecord.Reason.Name(d.reason) for d in drops for _ in range(d.count))
+    copies: dict[str, set[int]] = {}
     for stream in STREAMS:
-        sequences = sorted(f.sequence for f in pipeline.watch.frames(stream))
-        assert len(sequences) == len(set(sequences)), f"{stream}: a frame published twice"
+        frames = sorted(pipeline.watch.frames(stream), key=lambda f: f.offset)
+        first_at: dict[tuple[int, int], int] = {}
+        for f in frames:  # a copy is a later record of the same frame
+            if first_at.setdefault((f.sequence, f.capture_time_ns), f.offset) != f.offset:
+                copies.setdefault(stream, set()).add(f.offset)
+        sequences = sorted({f.sequence for f in frames})
         gaps = sequences[-1] - sequences[0] + 1 - len(sequences)
         counted = sum(d.count for d in drops if d.stream_id == stream)
         assert 0 < gaps <= counted, (stream, gaps, counted)
-    # And every frame on the broker ends with exactly one result or drop record
+    # And every frame on the broker ends with exactly one result or drop record; a copy the
+    # producer wrote again after the crash is a duplicate drop, never a second result
     sent = {s: 1 + max(f.offset for f in pipeline.watch.frames(s)) for s in STREAMS}
     results, inference_drops = read_until_covered(pipeline.kafka, sent, 60)
     seen = coverage(results, inference_drops)
     for stream, n in sent.items():
         counts = Counter(seen.get((pipeline.kafka.topics.frames(stream), 0), []))
         assert sorted(counts) == list(range(n)) and max(counts.values()) == 1, stream
+        duplicate_drops = {o for d in inference_drops if d.stream_id == stream
+                           and d.reason == DropRecord.REASON_DUPLICATE
+                           for o in range(d.first_offset, d.last_offset + 1)}
+        assert duplicate_drops == copies.get(stream, set()), stream
+        by_frame = Counter((r.capture_time_ns, r.frame_sequence) for r in results
+                           if r.stream_id == stream)
+        assert not by_frame or max(by_frame.values()) == 1, f"{stream}: two results for a frame"
     assert gateway_code == 0
     print(f"RELIABILITY outage {OUTAGE_S:.0f}s: recovery_s={ {n: round(s, 1) for n, s in recovery.items()} } "
           f"rss_growth_mib={ {n: round(peak[n] - before[n], 1) for n in SERVICES} } "
           f"gateway_lost={dict(lost_by_reason)} "
-          f"inference_dropped={sum(d.count for d in inference_drops)} duplicates=0")
+          f"inference_dropped={sum(d.count for d in inference_drops)} "
+          f"frame_copies={ {s: len(c) for s, c in copies.items()} } duplicate_results=0")

@@ -25,6 +25,7 @@ DROP_REASONS = frozenset(
         "source_overrun",
         "delivery_failed",
         "corrupt_input",
+        "duplicate",
     }
 )
 

@@ -22,6 +22,7 @@ from framewire.inference.settings import FreshnessPolicy
 
 Item = FrameItem | Rejected
 STALE_DETAIL = "older than the maximum age"
+DUPLICATE_DETAIL = "the same frame (stream, sequence, capture time) is earlier in the topic"
 SUPERSEDED_DETAIL = "superseded by a newer frame"
 EXPIRED_DETAIL = "older than the maximum age when its result was due"
 
@@ -76,12 +77,39 @@ class Freshness:
     stride: int = 1
 
 
+class RecentFrames:
+    """The last ``size`` frames of one partition by (sequence, capture time).
+
+    A producer that loses a broker mid-request may write a frame twice (librdkafka resends
+    it after the crash and the restarted broker keeps both); the copy lands a few records
+    after the original, so a short memory finds it. The capture time makes a restarted
+    stream whose sequence starts again from 0 a different frame, not a duplicate.
+    """
+
+    def __init__(self, size: int = 512) -> None:
+        self._order: deque[tuple[int, int]] = deque()
+        self._seen: set[tuple[int, int]] = set()
+        self._size = size
+
+    def seen_before(self, frame: FrameItem) -> bool:
+        """True if ``frame`` is a repeat; otherwise remember it."""
+        key = (frame.sequence, frame.capture_time_ns)
+        if key in self._seen:
+            return True
+        self._order.append(key)
+        self._seen.add(key)
+        if len(self._order) > self._size:
+            self._seen.discard(self._order.popleft())
+        return False
+
+
 class PartitionCursor:
-    """Per-partition freshness state (the stride phase) and the selection step."""
+    """Per-partition freshness state (the stride phase, recent frames) and the selection step."""
 
     def __init__(self, freshness: Freshness) -> None:
         self._freshness = freshness
         self._phase = 0
+        self._recent = RecentFrames()
 
     def take_next(self, buffer: deque[Item], stale_before_ns: int, taken: Taken) -> None:
         """Move items from ``buffer`` into ``taken`` until one frame is chosen or it is empty."""
@@ -92,6 +120,9 @@ class PartitionCursor:
                 buffer.popleft()
                 taken.rejected.append(head)
                 taken.note(head)
+                continue
+            if self._recent.seen_before(head):
+                taken.skip(buffer.popleft(), DropReason.DUPLICATE, DUPLICATE_DETAIL)
                 continue
             if policy is not FreshnessPolicy.NONE and head.capture_time_ns < stale_before_ns:
                 self._skip_to_newest(buffer, stale_before_ns, taken, STALE_DETAIL)

@@ -80,6 +80,7 @@ class Rejected:
 class DropReason(StrEnum):
     STALE = "stale"
     STRIDE = "stride"
+    DUPLICATE = "duplicate"
 
 
 @dataclass(frozen=True, slots=True)

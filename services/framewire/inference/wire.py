@@ -27,6 +27,7 @@ SERVICE = "inference"
 _DROP_REASONS = {
     DropReason.STALE: DropRecord.REASON_STALE,
     DropReason.STRIDE: DropRecord.REASON_STRIDE,
+    DropReason.DUPLICATE: DropRecord.REASON_DUPLICATE,
 }
 
 

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x66ramewire/v1/ops.proto\x12\x0c\x66ramewire.v1\"\xa8\x03\n\nDropRecord\x12\x16\n\x0eschema_version\x18\x01 \x01(\r\x12\x11\n\tstream_id\x18\x02 \x01(\t\x12\r\n\x05topic\x18\x03 \x01(\t\x12\x11\n\tpartition\x18\x04 \x01(\x05\x12\x14\n\x0c\x66irst_offset\x18\x05 \x01(\x03\x12\x13\n\x0blast_offset\x18\x06 \x01(\x03\x12\r\n\x05\x63ount\x18\x07 \x01(\x04\x12/\n\x06reason\x18\x08 \x01(\x0e\x32\x1f.framewire.v1.DropRecord.Reason\x12\x0f\n\x07service\x18\t \x01(\t\x12\x0f\n\x07time_ns\x18\n \x01(\x03\x12\x0e\n\x06\x64\x65tail\x18\x0b \x01(\t\"\xaf\x01\n\x06Reason\x12\x16\n\x12REASON_UNSPECIFIED\x10\x00\x12\x10\n\x0cREASON_STALE\x10\x01\x12\x11\n\rREASON_STRIDE\x10\x02\x12\x17\n\x13REASON_BACKPRESSURE\x10\x03\x12\x19\n\x15REASON_SOURCE_OVERRUN\x10\x04\x12\x1a\n\x16REASON_DELIVERY_FAILED\x10\x05\x12\x18\n\x14REASON_CORRUPT_INPUT\x10\x06\"\xcd\x02\n\nDeadLetter\x12\x16\n\x0eschema_version\x18\x01 \x01(\r\x12\x16\n\x0eoriginal_topic\x18\x02 \x01(\t\x12\x1a\n\x12original_partition\x18\x03 \x01(\x05\x12\x17\n\x0foriginal_offset\x18\x04 \x01(\x03\x12\x14\n\x0coriginal_key\x18\x05 \x01(\x0c\x12\x39\n\x10original_headers\x18\x06 \x03(\x0b\x32\x1f.framewire.v1.DeadLetter.Header\x12\x12\n\nerror_kind\x18\x07 \x01(\t\x12\x15\n\rerror_message\x18\x08 \x01(\t\x12\x0f\n\x07service\x18\t \x01(\t\x12\x0f\n\x07time_ns\x18\n \x01(\x03\x12\x16\n\x0eoriginal_value\x18\x0b \x01(\x0c\x1a$\n\x06Header\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x66ramewire/v1/ops.proto\x12\x0c\x66ramewire.v1\"\xbe\x03\n\nDropRecord\x12\x16\n\x0eschema_version\x18\x01 \x01(\r\x12\x11\n\tstream_id\x18\x02 \x01(\t\x12\r\n\x05topic\x18\x03 \x01(\t\x12\x11\n\tpartition\x18\x04 \x01(\x05\x12\x14\n\x0c\x66irst_offset\x18\x05 \x01(\x03\x12\x13\n\x0blast_offset\x18\x06 \x01(\x03\x12\r\n\x05\x63ount\x18\x07 \x01(\x04\x12/\n\x06reason\x18\x08 \x01(\x0e\x32\x1f.framewire.v1.DropRecord.Reason\x12\x0f\n\x07service\x18\t \x01(\t\x12\x0f\n\x07time_ns\x18\n \x01(\x03\x12\x0e\n\x06\x64\x65tail\x18\x0b \x01(\t\"\xc5\x01\n\x06Reason\x12\x16\n\x12REASON_UNSPECIFIED\x10\x00\x12\x10\n\x0cREASON_STALE\x10\x01\x12\x11\n\rREASON_STRIDE\x10\x02\x12\x17\n\x13REASON_BACKPRESSURE\x10\x03\x12\x19\n\x15REASON_SOURCE_OVERRUN\x10\x04\x12\x1a\n\x16REASON_DELIVERY_FAILED\x10\x05\x12\x18\n\x14REASON_CORRUPT_INPUT\x10\x06\x12\x14\n\x10REASON_DUPLICATE\x10\x07\"\xcd\x02\n\nDeadLetter\x12\x16\n\x0eschema_version\x18\x01 \x01(\r\x12\x16\n\x0eoriginal_topic\x18\x02 \x01(\t\x12\x1a\n\x12original_partition\x18\x03 \x01(\x05\x12\x17\n\x0foriginal_offset\x18\x04 \x01(\x03\x12\x14\n\x0coriginal_key\x18\x05 \x01(\x0c\x12\x39\n\x10original_headers\x18\x06 \x03(\x0b\x32\x1f.framewire.v1.DeadLetter.Header\x12\x12\n\nerror_kind\x18\x07 \x01(\t\x12\x15\n\rerror_message\x18\x08 \x01(\t\x12\x0f\n\x07service\x18\t \x01(\t\x12\x0f\n\x07time_ns\x18\n \x01(\x03\x12\x16\n\x0eoriginal_value\x18\x0b \x01(\x0c\x1a$\n\x06Header\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,11 +32,11 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'framewire.v1.ops_pb2', _glo
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_DROPRECORD']._serialized_start=41
-  _globals['_DROPRECORD']._serialized_end=465
+  _globals['_DROPRECORD']._serialized_end=487
   _globals['_DROPRECORD_REASON']._serialized_start=290
-  _globals['_DROPRECORD_REASON']._serialized_end=465
-  _globals['_DEADLETTER']._serialized_start=468
-  _globals['_DEADLETTER']._serialized_end=801
-  _globals['_DEADLETTER_HEADER']._serialized_start=765
-  _globals['_DEADLETTER_HEADER']._serialized_end=801
+  _globals['_DROPRECORD_REASON']._serialized_end=487
+  _globals['_DEADLETTER']._serialized_start=490
+  _globals['_DEADLETTER']._serialized_end=823
+  _globals['_DEADLETTER_HEADER']._serialized_start=787
+  _globals['_DEADLETTER_HEADER']._serialized_end=823
 # @@protoc_insertion_point(module_scope)

@@ -18,6 +18,7 @@ class DropRecord(_message.Message):
         REASON_SOURCE_OVERRUN: _ClassVar[DropRecord.Reason]
         REASON_DELIVERY_FAILED: _ClassVar[DropRecord.Reason]
         REASON_CORRUPT_INPUT: _ClassVar[DropRecord.Reason]
+        REASON_DUPLICATE: _ClassVar[DropRecord.Reason]
     REASON_UNSPECIFIED: DropRecord.Reason
     REASON_STALE: DropRecord.Reason
     REASON_STRIDE: DropRecord.Reason
@@ -25,6 +26,7 @@ class DropRecord(_message.Message):
     REASON_SOURCE_OVERRUN: DropRecord.Reason
     REASON_DELIVERY_FAILED: DropRecord.Reason
     REASON_CORRUPT_INPUT: DropRecord.Reason
+    REASON_DUPLICATE: DropRecord.Reason
     SCHEMA_VERSION_FIELD_NUMBER: _ClassVar[int]
     STREAM_ID_FIELD_NUMBER: _ClassVar[int]
     TOPIC_FIELD_NUMBER: _ClassVar[int]
