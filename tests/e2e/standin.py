@@ -55,6 +55,7 @@ def stand_ins(objs: list[dict[str, Any]], workdir: Path) -> StandIns:
                     out.secret_files[(volume["secret"]["secretName"], item["key"])] = workdir / "ca.crt"
     # One broker: topics the services create cannot have more replicas than that.
     out.env_overrides["FW_KAFKA_TOPIC_REPLICATION"] = "1"
+    out.env_overrides["FW_AGGREGATOR_REPLICATION"] = "1"
     return out
 
 
