@@ -32,7 +32,7 @@ from workload import Workload
 from framewire.broker.local import LocalBroker
 from framewire.core.config import KafkaSettings
 from framewire.core.errors import FramewireError
-from framewire.core.kafka import check_reachable
+from framewire.core.kafka import check_reachable, make_producer
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +206,7 @@ class CnapRun:
         cpu1, to_ns, m1 = self.sampler.cpu(), time.time_ns(), time.monotonic()
         counters1 = self._worker_counters()
         self.launcher.stop_group("gateway")
+        self._unregister(streams)
         end_ns = time.time_ns()
         self.progress.wait(self.plan.max_age_ms / 1000 + 1.5, planned=False)
         sent, _ = self.frames.read(starts, self.frames.ends())
@@ -247,6 +248,14 @@ class CnapRun:
                                         / rate * 1000.0 if rate > 0 else None),
             "plumbing_over_inference": plumbing / inference if inference > 0 else None,
         }
+
+    def _unregister(self, streams: list[str]) -> None:
+        """Tombstones in the stream registry: ``--stream`` registers a stream for good, and
+        the next phase's gateway (serving every registered stream) would play it too."""
+        producer = make_producer(self.kafka)
+        for stream in streams:
+            producer.produce(self.kafka.topics.streams, None, stream.encode())
+        producer.flush(10)
 
     def _worker_counters(self) -> dict[str, float]:
         """Counters of the worker's /metrics: transactions, drops by reason, mode switches."""
