@@ -17,15 +17,15 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "pipeline"))
-from machine import cpu_flags, machine_facts  # noqa: E402
+from machine import cpu_flags, machine_facts
 
-from framewire.inference.txn import CallRunner  # noqa: E402
+from framewire.inference.txn import CallRunner
 
 
 def thread_per_call(calls: int) -> None:
     for _ in range(calls):
         outcome: dict[str, int] = {}
-        thread = threading.Thread(target=lambda: outcome.setdefault("v", 1), daemon=True)
+        thread = threading.Thread(target=outcome.setdefault, args=("v", 1), daemon=True)
         thread.start()
         thread.join(4.0)
 
