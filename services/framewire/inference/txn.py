@@ -154,11 +154,27 @@ class TxnPublisher:
         self._runner.close()
 
     def init(self) -> None:
-        """Register the transactional id, fencing any older producer with the same id."""
-        try:
-            self._runner.run("init", self._timeout_s, self._producer.init_transactions, self._timeout_s)
-        except (KafkaException, ProducerStuck) as exc:
-            raise KafkaUnavailableError(f"cannot initialise transactions: {exc}") from None
+        """Register the transactional id, fencing any older producer with the same id.
+
+        A broker that has just started may not have loaded its transaction coordinator yet
+        (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS): such retriable errors are retried
+        until the timeout, as librdkafka asks of the caller.
+        """
+        deadline = time.monotonic() + self._timeout_s
+        while True:
+            left = max(0.5, deadline - time.monotonic())
+            try:
+                self._runner.run("init", left, self._producer.init_transactions, left)
+                return
+            except KafkaException as exc:
+                error = exc.args[0] if exc.args else None
+                retriable = isinstance(error, KafkaError) and error.retriable()
+                if not retriable or time.monotonic() + 0.5 >= deadline:
+                    raise KafkaUnavailableError(f"cannot initialise transactions: {exc}") from None
+                log.info("transaction coordinator not ready (%s); retrying", error)
+                time.sleep(0.5)
+            except ProducerStuck as exc:
+                raise KafkaUnavailableError(f"cannot initialise transactions: {exc}") from None
 
     def publish(
         self, processed: list[Processed], rejected: list[Rejected], drops: list[DropRange],
