@@ -124,6 +124,9 @@ class Worker:
     # -- intake ---------------------------------------------------------------------------
 
     def _ingest(self, messages: list[Message]) -> None:
+        # Frames still young enough to infer count as arrivals for the mode controller: a
+        # stale backlog read back is no work for the model and must not switch its mode.
+        young_after = time.time_ns() - self._budget_ns(self._ages.default_ms) if messages else 0
         for m in messages:
             error = m.error()
             if error is not None:
@@ -142,6 +145,7 @@ class Worker:
             item = read_frame(inbound, self._topics.stream_of(c.topic))
             if not isinstance(item, Rejected):
                 self._metrics.frames_in.labels(item.stream_id).inc()
+                self._arrived += item.capture_time_ns >= young_after
             if self._scheduler.add(tp, item):
                 self._io.pause(tp)
 
@@ -170,9 +174,6 @@ class Worker:
             if self._scheduler.has_room(tp):
                 self._io.resume(tp)
         work = self._engine.submit(cycle.frames)
-        # Frames to infer, not frames consumed: a stale backlog dropped unread or unseen
-        # is no work for the model and must not switch it to throughput mode.
-        self._arrived += len(cycle.frames)
         self._pending.append(InFlight(cycle, work, time.monotonic()))
 
     def _cutoffs(self, now_ns: int) -> dict[TP, int]:
