@@ -119,3 +119,40 @@ def test_being_fenced_by_another_worker_stops_the_worker() -> None:
     with pytest.raises(KafkaUnavailableError, match="another worker took over"):
         publish_one_offset(pub)
     assert pub.producer is fenced
+
+
+class SlowCoordinator(ScriptedProducer):
+    """``init_transactions`` answers NOT_COORDINATOR ``not_ready`` times, as a broker that
+    has just started does until its transaction coordinator has loaded."""
+
+    def __init__(self, not_ready: int) -> None:
+        super().__init__()
+        self.not_ready = not_ready
+
+    def init_transactions(self, timeout: float) -> None:
+        super().init_transactions(timeout)
+        if self.not_ready:
+            self.not_ready -= 1
+            raise failure(KafkaError.NOT_COORDINATOR)
+
+
+def test_a_coordinator_still_loading_is_waited_for() -> None:
+    # Given a broker whose coordinator refuses the first two attempts
+    producer = SlowCoordinator(not_ready=2)
+    pub = publisher(producer, [])
+    # When the worker initialises transactions; then it retries and succeeds
+    pub.init()
+    assert producer.calls == ["init", "init", "init"]
+    pub.close()
+
+
+def test_a_coordinator_that_never_loads_ends_in_a_clear_error() -> None:
+    # Given a coordinator that never becomes ready and a 2 s timeout
+    producer = SlowCoordinator(not_ready=1000)
+    pub = TxnPublisher(producer, lambda: None, Topics("t."), worker_id="w", dlq_max_value_bytes=0,
+                       timeout_s=2, producer_factory=lambda: ScriptedProducer())
+    # When initialising; then it gives up within the timeout, naming the cause
+    with pytest.raises(KafkaUnavailableError, match=r"cannot initialise transactions.*injected"):
+        pub.init()
+    assert 2 <= len(producer.calls) <= 6
+    pub.close()

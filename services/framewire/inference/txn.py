@@ -36,6 +36,12 @@ _COMMIT_RETRIES = 5
 # Timeout given to librdkafka for each transactional call of a cycle: short, so that a
 # broker that is back is noticed soon (a timed-out call is retried or the cycle aborted).
 _CALL_TIMEOUT_S = 3.0
+# librdkafka reports these from init_transactions as final, yet a broker that has just
+# started answers them until its transaction coordinator has loaded.
+_COORDINATOR_NOT_READY = frozenset({
+    KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+})
 # A blocking transactional call still running this long after its own timeout is stuck.
 _STUCK_GRACE_S = 1.0
 # How long a replaced producer keeps trying to register with the broker before giving up.
@@ -168,7 +174,8 @@ class TxnPublisher:
                 return
             except KafkaException as exc:
                 error = exc.args[0] if exc.args else None
-                retriable = isinstance(error, KafkaError) and error.retriable()
+                retriable = isinstance(error, KafkaError) and (
+                    error.retriable() or error.code() in _COORDINATOR_NOT_READY)
                 if not retriable or time.monotonic() + 0.5 >= deadline:
                     raise KafkaUnavailableError(f"cannot initialise transactions: {exc}") from None
                 log.info("transaction coordinator not ready (%s); retrying", error)
