@@ -44,7 +44,8 @@ def worker(kafka: KafkaSettings, worker_id: str, log: Path, **env: str) -> Servi
     base = {**kafka_env(kafka), "FW_INFERENCE_WORKER_ID": worker_id, "FW_INFERENCE_MODEL": MODEL,
             "FW_INFERENCE_HTTP_PORT": "-1", "FW_INFERENCE_POLL_TIMEOUT_S": "0.2",
             "FW_INFERENCE_SESSION_TIMEOUT_MS": str(SESSION_TIMEOUT_MS),
-            "FW_INFERENCE_METADATA_REFRESH_MS": "1000"}
+            "FW_INFERENCE_METADATA_REFRESH_MS": "1000",
+            "FW_INFERENCE_STATIC_MEMBERSHIP": "true"}
     return Service(f"inference-{worker_id}", ["inference"], {**base, **env}, log).start()
 
 

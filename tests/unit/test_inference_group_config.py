@@ -17,9 +17,10 @@ def settings(**kw: object) -> InferenceSettings:
     return InferenceSettings(kafka=KafkaSettings(bootstrap="127.0.0.1:1"), worker_id="w-3", **kw)
 
 
-def test_by_default_a_worker_is_a_static_member_of_a_classic_group_with_a_6s_session() -> None:
-    # Given the default settings
-    conf = consumer_config(settings().kafka, "g", **group_config(settings()))
+def test_a_static_member_of_a_classic_group_has_its_worker_id_and_a_6s_session() -> None:
+    # Given static membership turned on
+    s = settings(static_membership=True)
+    conf = consumer_config(s.kafka, "g", **group_config(s))
     # Then the worker id is its group instance id and the session times out within 6 s
     assert conf["group.instance.id"] == "w-3"
     assert conf["group.protocol"] == "classic"
@@ -40,8 +41,8 @@ def test_the_consumer_protocol_leaves_assignment_and_session_to_the_broker() -> 
     Consumer(conf).close()
 
 
-def test_static_membership_can_be_turned_off() -> None:
-    conf = group_config(settings(static_membership=False))
+def test_by_default_membership_is_dynamic() -> None:
+    conf = group_config(settings())
     assert "group.instance.id" not in conf
 
 

@@ -124,8 +124,10 @@ class InferenceSettings(BaseSettings):
     session_timeout_ms: int = Field(default=6000, ge=1000, le=300_000)
     group_protocol: GroupProtocol = GroupProtocol.CLASSIC
     # Join as a static member (group.instance.id = worker id): a restart within the session
-    # timeout gets the same partitions back without a rebalance.
-    static_membership: bool = True
+    # timeout gets the same partitions back without a rebalance. Off by default: after a
+    # broker outage on a loaded machine librdkafka 2.16 re-joined twice and the broker fenced
+    # the worker by its own instance id (FENCED_INSTANCE_ID, fatal), stopping the worker.
+    static_membership: bool = False
     # On a graceful stop, leave the group explicitly so the partitions move at once (a static
     # member that just closes keeps them until its session times out).
     leave_group_on_stop: bool = True
