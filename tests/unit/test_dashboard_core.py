@@ -21,6 +21,7 @@ from framewire.dashboard.wire import (
     scrub_text,
 )
 from framewire.v1.detection_pb2 import Box, Detection, DetectionResult
+from framewire.v1.frame_pb2 import Frame
 from framewire.v1.stream_pb2 import StreamSpec
 
 pytestmark = pytest.mark.unit
@@ -213,6 +214,24 @@ def test_state_tracks_positions_specs_and_ignores_late_results_of_deleted_stream
     assert state.visible_streams() == []
     assert [e.kind for e in list(summary._items)][-1] == "stream_deleted"
     assert state.position("fw.results.cam", 0) == 43
+
+
+def test_a_frame_read_twice_is_stored_once() -> None:
+    # Given a state, and a frames topic holding frame 33, 34, then copies of both, then 35
+    state = PipelineState(Hub(16), FrameStore(8), history_s=30, clock=lambda: 100.0)
+    frames = [Frame(stream_id="cam", sequence=seq, capture_time_ns=1_000 + seq, data=b"j")
+              for seq in (33, 34, 33, 34, 35)]
+    # When the records are applied
+    state.apply([record(TopicKind.FRAMES, offset, f, topic="fw.frames.cam")
+                 for offset, f in enumerate(frames)])
+    # Then the copies at offsets 2 and 3 are not stored, the newest frame is 35, and the
+    # position still passed every record
+    assert state.frames.get("cam", 0, 2) is None and state.frames.get("cam", 0, 3) is None
+    assert state.frames.get("cam", 0, 1) is not None
+    latest = state.frames.latest("cam")
+    assert latest is not None and latest.sequence == 35
+    assert state.recent_frames.duplicates == 2
+    assert state.position("fw.frames.cam", 0) == 4
 
 
 def test_credentials_inside_free_text_are_scrubbed() -> None:

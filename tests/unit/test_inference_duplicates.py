@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from framewire.inference.freshness import DUPLICATE_DETAIL, Freshness, RecentFrames
+from framewire.core.dedup import FrameDeduplicator, RecentFrames
+from framewire.inference.freshness import DUPLICATE_DETAIL, Freshness
 from framewire.inference.records import Coords, DropReason, FrameItem, Inbound
 from framewire.inference.scheduler import Scheduler
 from framewire.inference.settings import FreshnessPolicy
@@ -57,17 +58,38 @@ def test_a_stream_restarting_its_sequence_is_not_a_duplicate() -> None:
     # Given sequence 0 seen once, then sequence 0 again with a later capture time (a stream
     # re-created from scratch)
     recent = RecentFrames()
-    assert not recent.seen_before(frame(0, 0, NOW))
+    assert not recent.seen_before(0, NOW)
     # When the new sequence 0 arrives; then it is a new frame, while a true copy is not
-    assert not recent.seen_before(frame(1, 0, NOW + 40_000_000))
-    assert recent.seen_before(frame(2, 0, NOW + 40_000_000))
+    assert not recent.seen_before(0, NOW + 40_000_000)
+    assert recent.seen_before(0, NOW + 40_000_000)
 
 
 def test_the_memory_of_recent_frames_is_bounded() -> None:
     # Given a memory of 4 frames and 10 frames seen
     recent = RecentFrames(size=4)
     for seq in range(10):
-        recent.seen_before(frame(seq, seq, NOW + seq))
+        recent.seen_before(seq, NOW + seq)
     # When the oldest is seen again; then it is forgotten, while a recent one is remembered
-    assert not recent.seen_before(frame(10, 0, NOW))
-    assert recent.seen_before(frame(11, 9, NOW + 9))
+    assert not recent.seen_before(0, NOW)
+    assert recent.seen_before(9, NOW + 9)
+
+
+def test_a_memory_of_no_frames_is_refused() -> None:
+    # Given / when a memory of size 0 is asked for; then it is refused with the size named
+    with pytest.raises(ValueError, match="at least 1, got 0"):
+        RecentFrames(size=0)
+
+
+def test_the_deduplicator_keeps_streams_apart_and_counts_copies() -> None:
+    # Given the same (sequence, capture time) read on two streams, and once more on the first
+    dedup = FrameDeduplicator()
+    # When each is checked
+    first = dedup.is_copy("cam-1", 5, NOW)
+    other_stream = dedup.is_copy("cam-2", 5, NOW)
+    again = dedup.is_copy("cam-1", 5, NOW)
+    # Then only the repeat on the same stream is a copy, and it is counted
+    assert (first, other_stream, again) == (False, False, True)
+    assert dedup.duplicates == 1
+    # And a forgotten stream starts afresh
+    dedup.forget("cam-1")
+    assert not dedup.is_copy("cam-1", 5, NOW)

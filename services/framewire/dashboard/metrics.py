@@ -18,6 +18,11 @@ CLIENT_DROPS = Counter(
 RECORDS = Counter(
     "dashboard_records_total", "Kafka records read by the dashboard", ["kind"], namespace=NAMESPACE
 )
+DUPLICATE_FRAMES = Counter(
+    "dashboard_duplicate_frames_total",
+    "Frame records skipped because the same frame was read just before (a producer resend)",
+    namespace=NAMESPACE,
+)
 DECODE_ERRORS = Counter(
     "dashboard_decode_errors_total",
     "Kafka records the dashboard could not decode (skipped)",

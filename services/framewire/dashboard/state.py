@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from framewire.core.dedup import FrameDeduplicator
 from framewire.core.errors import coordinates
 from framewire.dashboard import metrics
 from framewire.dashboard.framestore import FrameStore, StoredFrame
@@ -50,6 +51,8 @@ class PipelineState:
         self.statuses: dict[str, StreamStatus] = {}
         self.views: dict[str, StreamView] = {}
         self.deleted: set[str] = set()
+        # A frame in its topic twice (see core.dedup) is stored and counted once.
+        self.recent_frames = FrameDeduplicator()
         self.alerts: deque[dict[str, Any]] = deque(maxlen=MAX_ALERTS)
         # Newest aggregator window per (stream, kind).
         self.windows = WindowBoard(MAX_STATS_KEYS)
@@ -88,6 +91,10 @@ class PipelineState:
     def _on_frame(self, rec: Record) -> None:
         frame, stream = rec.message, rec.stream_id
         if stream is None or stream in self.deleted:
+            return
+        if self.recent_frames.is_copy((rec.topic, rec.partition), frame.sequence,
+                                      frame.capture_time_ns):
+            metrics.DUPLICATE_FRAMES.inc()
             return
         self.frames.put(
             StoredFrame(

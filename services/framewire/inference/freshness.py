@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from framewire.core.dedup import RecentFrames
 from framewire.inference.records import DropRange, DropReason, FrameItem, Processed, Rejected
 from framewire.inference.settings import FreshnessPolicy
 
@@ -77,32 +78,6 @@ class Freshness:
     stride: int = 1
 
 
-class RecentFrames:
-    """The last ``size`` frames of one partition by (sequence, capture time).
-
-    A producer that loses a broker mid-request may write a frame twice (librdkafka resends
-    it after the crash and the restarted broker keeps both); the copy lands a few records
-    after the original, so a short memory finds it. The capture time makes a restarted
-    stream whose sequence starts again from 0 a different frame, not a duplicate.
-    """
-
-    def __init__(self, size: int = 512) -> None:
-        self._order: deque[tuple[int, int]] = deque()
-        self._seen: set[tuple[int, int]] = set()
-        self._size = size
-
-    def seen_before(self, frame: FrameItem) -> bool:
-        """True if ``frame`` is a repeat; otherwise remember it."""
-        key = (frame.sequence, frame.capture_time_ns)
-        if key in self._seen:
-            return True
-        self._order.append(key)
-        self._seen.add(key)
-        if len(self._order) > self._size:
-            self._seen.discard(self._order.popleft())
-        return False
-
-
 class PartitionCursor:
     """Per-partition freshness state (the stride phase, recent frames) and the selection step."""
 
@@ -121,7 +96,7 @@ class PartitionCursor:
                 taken.rejected.append(head)
                 taken.note(head)
                 continue
-            if self._recent.seen_before(head):
+            if self._recent.seen_before(head.sequence, head.capture_time_ns):
                 taken.skip(buffer.popleft(), DropReason.DUPLICATE, DUPLICATE_DETAIL)
                 continue
             if policy is not FreshnessPolicy.NONE and head.capture_time_ns < stale_before_ns:

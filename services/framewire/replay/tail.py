@@ -13,6 +13,8 @@ import sys
 from collections.abc import Iterator
 from typing import Any, TextIO
 
+from framewire.core.codec import Frame
+from framewire.core.dedup import FrameDeduplicator
 from framewire.replay.wire import message_type, to_json, unescape_console_bytes
 
 
@@ -23,6 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max", type=int, default=0, help="stop after this many records")
     parser.add_argument("--with-data", action="store_true", help="include frame JPEG bytes (base64)")
     parser.add_argument("--stdin", action="store_true", help="decode console-consumer lines from stdin")
+    parser.add_argument(
+        "--keep-duplicates", action="store_true",
+        help="frames topics: also print a frame read again (same sequence and capture time)",
+    )
 
 
 def console_line_fields(line: str) -> dict[str, str]:
@@ -65,12 +71,28 @@ def run(args: argparse.Namespace) -> int:
         records = decode_console_lines(args.topic, prefix, sys.stdin, args.with_data)
     else:
         records = _read_topic(settings, args)
+    dedup = FrameDeduplicator()
+    if message_type(args.topic, prefix) is Frame and not args.keep_duplicates:
+        records = (r for r in records if not _is_frame_copy(dedup, r))
     for count, record in enumerate(records, start=1):
         sys.stdout.write(json.dumps(record, separators=(",", ":")) + "\n")
         if args.max and count >= args.max:
             break
     sys.stdout.flush()
+    if dedup.duplicates:
+        sys.stderr.write(
+            f"skipped {dedup.duplicates} frame record(s) already read (same sequence and "
+            "capture time); --keep-duplicates prints them\n"
+        )
     return 0
+
+
+def _is_frame_copy(dedup: FrameDeduplicator, record: dict[str, Any]) -> bool:
+    value = record.get("value")
+    if not isinstance(value, dict):
+        return False
+    partition = record.get("partition", 0)
+    return dedup.is_copy(partition, int(value.get("sequence", 0)), int(value.get("capture_time_ns", 0)))
 
 
 def _read_topic(settings: Any, args: argparse.Namespace) -> Iterator[dict[str, Any]]:
