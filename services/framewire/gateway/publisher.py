@@ -45,6 +45,18 @@ def delivery_callback(counters: StreamCounters) -> DeliveryCallback:
     return on_delivery
 
 
+def drop_report_callback(
+    on_lost: Callable[[dict[DropReason, int]], None], drops: dict[DropReason, int]
+) -> DeliveryCallback:
+    def on_delivery(err: KafkaError | None, msg: Message) -> None:
+        if err is not None:
+            log.warning("drop record for %s not delivered (%s); it is reported again",
+                        msg.topic(), err.str())
+            on_lost(drops)
+
+    return on_delivery
+
+
 class Publisher:
     """Owns both producers and the thread serving their delivery callbacks."""
 
@@ -123,8 +135,16 @@ class Publisher:
         """Tombstone the stream's status, so the compacted topic forgets it."""
         return self._control_send(self.topics.status, stream_id, None)
 
-    def publish_drops(self, stream_id: str, drops: dict[DropReason, int]) -> dict[DropReason, int]:
-        """One DropRecord per reason; returns those that could not be queued (retry later)."""
+    def publish_drops(
+        self, stream_id: str, drops: dict[DropReason, int],
+        on_lost: Callable[[dict[DropReason, int]], None],
+    ) -> dict[DropReason, int]:
+        """One DropRecord per reason; returns those that could not be queued (retry later).
+
+        A record queued but never delivered (the broker was gone past the delivery timeout)
+        is handed to ``on_lost`` from the poll thread, so its count is reported again
+        rather than silently missing from the drops topic.
+        """
         now = time.time_ns()
         unsent = {}
         for reason, count in drops.items():
@@ -133,13 +153,18 @@ class Publisher:
                 count=count, reason=reason.value, service="gateway", time_ns=now,
                 detail=f"gateway {self.settings.id}: {reason.label}",
             )
-            if not self._control_send(self.topics.drops, stream_id, encode(record)):
+            if not self._control_send(self.topics.drops, stream_id, encode(record),
+                                      drop_report_callback(on_lost, {reason: count})):
                 unsent[reason] = count
         return unsent
 
-    def _control_send(self, topic: str, key: str, value: bytes | None) -> bool:
+    def _control_send(self, topic: str, key: str, value: bytes | None,
+                      on_delivery: DeliveryCallback | None = None) -> bool:
         try:
-            self._control.produce(topic, value, key.encode())
+            if on_delivery is None:
+                self._control.produce(topic, value, key.encode())
+            else:
+                self._control.produce(topic, value, key.encode(), on_delivery=on_delivery)
         except (BufferError, KafkaException) as exc:
             log.debug("control message to %s not queued: %s", topic, exc)
             return False

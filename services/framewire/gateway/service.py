@@ -182,7 +182,8 @@ class Gateway:
     def _report_drops(self, counters: StreamCounters) -> None:
         drops = counters.take_unreported_drops()
         if drops:
-            counters.give_back_drops(self.publisher.publish_drops(counters.stream_id, drops))
+            counters.give_back_drops(self.publisher.publish_drops(
+                counters.stream_id, drops, counters.give_back_drops))
 
 
 def serve(settings: GatewaySettings, stop: threading.Event | None = None) -> None:
