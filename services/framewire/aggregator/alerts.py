@@ -15,8 +15,7 @@ from typing import Any
 
 from framewire.aggregator.rules import Rule, RuleKind
 from framewire.aggregator.stats import WindowStats
-
-ALERT_SCHEMA = "framewire.alert/1"
+from framewire.core.statsformat import AlertMessage, message_json
 
 
 class AlertTransition(StrEnum):
@@ -73,26 +72,23 @@ class AlertEvent:
     reason: str = ""
 
     def to_json(self, emitted_ms: int | None = None) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "schema": ALERT_SCHEMA,
-            "alert_id": f"{self.rule.name}/{self.stream_id}",
-            "rule": self.rule.name,
-            "stream_id": self.stream_id,
-            "state": self.transition.value,
-            "severity": self.rule.severity.value,
-            "condition": self.rule.condition,
-            "for_s": self.rule.for_ms / 1000.0,
-            "value": self.value,
-            "threshold": None if self.rule.kind is RuleKind.SILENT else self.rule.threshold,
-            "since_ms": self.since_ms,
-            "fired_ms": self.fired_ms,
-            "at_ms": self.at_ms,
-            "reason": self.reason,
-        }
-        if emitted_ms is not None:
-            out["emitted_ms"] = emitted_ms
-        return out
-
+        message = AlertMessage(
+            alert_id=f"{self.rule.name}/{self.stream_id}",
+            rule=self.rule.name,
+            stream_id=self.stream_id,
+            state=self.transition.value,
+            severity=self.rule.severity.value,
+            condition=self.rule.condition,
+            for_s=self.rule.for_ms / 1000.0,
+            value=self.value,
+            threshold=None if self.rule.kind is RuleKind.SILENT else self.rule.threshold,
+            since_ms=self.since_ms,
+            fired_ms=self.fired_ms,
+            at_ms=self.at_ms,
+            reason=self.reason,
+            emitted_ms=emitted_ms,
+        )
+        return message_json(message)
 
 def advance(
     rule: Rule,

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from framewire.aggregator.windows import Pane
+from framewire.core import statsformat
+from framewire.core.statsformat import STATS_SCHEMA, WindowKind
 
-STATS_SCHEMA = "framewire.stats/1"
+__all__ = ["PERCENTILES", "STATS_SCHEMA", "WindowKind", "WindowStats"]
+
 PERCENTILES = (("p50", 0.50), ("p95", 0.95), ("p99", 0.99))
-
-
-class WindowKind(StrEnum):
-    TUMBLING = "tumbling"
-    HOPPING = "hopping"
 
 
 @dataclass(frozen=True)
@@ -43,31 +40,25 @@ class WindowStats:
     def to_json(self, emitted_ms: int | None = None) -> dict[str, Any]:
         """The documented stats message; ``emitted_ms`` is set when it is published."""
         latency = self.totals.latency
-        out: dict[str, Any] = {
-            "schema": STATS_SCHEMA,
-            "stream_id": self.stream_id,
-            "window": {
-                "kind": self.kind.value,
-                "start_ms": self.start_ms,
-                "end_ms": self.end_ms,
-                "size_s": (self.end_ms - self.start_ms) / 1000.0,
-            },
-            "frames": self.totals.frames,
-            "fps": round(self.fps, 3),
-            "detections": dict(sorted(self.totals.detections.items())),
-            "latency_ms": {
-                "count": latency.count,
+        message = statsformat.WindowStats(
+            stream_id=self.stream_id,
+            window=statsformat.WindowSpan(kind=self.kind, start_ms=self.start_ms,
+                                          end_ms=self.end_ms,
+                                          size_s=(self.end_ms - self.start_ms) / 1000.0),
+            frames=self.totals.frames,
+            fps=round(self.fps, 3),
+            detections=dict(sorted(self.totals.detections.items())),
+            latency_ms=statsformat.LatencySummary(
+                count=latency.count,
                 **{name: _ms(self.latency_ms(q)) for name, q in PERCENTILES},
-                "mean": _ms(None if latency.mean_s is None else latency.mean_s * 1000.0),
-                "max": _ms(latency.max_s * 1000.0 if latency.count else None),
-            },
-            "drops": dict(sorted(self.totals.drops.items())),
-            "drops_total": self.drops_total,
-        }
-        if emitted_ms is not None:
-            out["emitted_ms"] = emitted_ms
-        return out
-
+                mean=_ms(None if latency.mean_s is None else latency.mean_s * 1000.0),
+                max=_ms(latency.max_s * 1000.0 if latency.count else None),
+            ),
+            drops=dict(sorted(self.totals.drops.items())),
+            drops_total=self.drops_total,
+            emitted_ms=emitted_ms,
+        )
+        return statsformat.message_json(message)
 
 def _ms(value: float | None) -> float | None:
     return None if value is None else round(value, 3)

@@ -10,17 +10,16 @@ listed here by regex and handed to faust by name.
 
 from __future__ import annotations
 
-import re
-
 from confluent_kafka.admin import AdminClient
 
 from framewire.aggregator.settings import AggregatorSettings
 from framewire.core.admin import TopicPolicy, TopicSpec, ensure_topics, fixed_topics
+from framewire.core.catalog import COMPACTED_CONFIG, WEEK_MS, classify
 from framewire.core.errors import KafkaUnavailableError
 from framewire.core.kafka import make_admin
+from framewire.core.topics import TopicKind, Topics
 
 TABLES = ("panes", "progress", "latest", "alerts")
-WEEK_MS = 7 * 24 * 3600 * 1000
 
 
 def observations_topic(settings: AggregatorSettings) -> str:
@@ -35,9 +34,8 @@ def changelog_topic(settings: AggregatorSettings, table: str) -> str:
 def owned_topics(settings: AggregatorSettings) -> list[TopicSpec]:
     """Internal topics: observations, one compacted changelog per table, faust's leader topic."""
     n, r = settings.partitions, settings.replication
-    compacted = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
     specs = [TopicSpec(observations_topic(settings), n, r, {"retention.ms": str(WEEK_MS)})]
-    specs += [TopicSpec(changelog_topic(settings, t), n, r, compacted) for t in TABLES]
+    specs += [TopicSpec(changelog_topic(settings, t), n, r, dict(COMPACTED_CONFIG)) for t in TABLES]
     specs.append(TopicSpec(f"{settings.faust_id}-__assignor-__leader", 1, r))
     return specs
 
@@ -55,10 +53,15 @@ def prepare_topics(settings: AggregatorSettings) -> None:
 def result_topics(
     settings: AggregatorSettings, admin: AdminClient | None = None, timeout_s: float = 10.0
 ) -> list[str]:
-    """Live per-stream result topics (``fw.results.<stream>``), sorted."""
-    pattern = re.compile(settings.kafka.topics.results_pattern)
+    """Live per-stream result topics (``fw.results.<stream>``, not replay outputs), sorted."""
+    topics = settings.kafka.topics
     try:
         names = (admin or make_admin(settings.kafka)).list_topics(timeout=timeout_s).topics
     except Exception as exc:  # KafkaException or a timeout: both mean no answer
         raise KafkaUnavailableError(f"cannot list topics: {exc}") from None
-    return sorted(name for name in names if pattern.match(name))
+    return sorted(name for name in names if _kind(topics, name) is TopicKind.RESULTS)
+
+
+def _kind(topics: Topics, name: str) -> TopicKind | None:
+    found = classify(topics, name)
+    return None if found is None else found[0].kind

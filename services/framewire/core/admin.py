@@ -1,4 +1,4 @@
-"""Topic layout and an idempotent ``ensure_topics`` using the AdminClient.
+"""An idempotent ``ensure_topics`` using the AdminClient, for the catalogue's topics.
 
 Called by the local broker command, by each service at start-up (for the topics it
 writes) and by the dashboard when a stream is created.
@@ -7,7 +7,6 @@ writes) and by the dashboard when a stream is created.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import (
@@ -18,77 +17,32 @@ from confluent_kafka.admin import (
     NewTopic,
 )
 
+from framewire.core.catalog import CATALOG, TopicPolicy, TopicSpec, spec_of
 from framewire.core.errors import KafkaUnavailableError
-from framewire.core.topics import Topics
+from framewire.core.topics import TopicKind, Topics
+
+__all__ = ["TopicPolicy", "TopicSpec", "ensure_topics", "fixed_topics", "frames_topic",
+           "read_topic_configs", "results_topic", "stream_topics"]
 
 log = logging.getLogger(__name__)
 
-HOUR_MS = 3600 * 1000
-DAY_MS = 24 * HOUR_MS
-
-
-@dataclass(frozen=True)
-class TopicSpec:
-    """One topic: name, partition count, replication factor and topic-level configs."""
-
-    name: str
-    partitions: int = 1
-    replication: int = 1
-    config: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class TopicPolicy:
-    """Retention and size limits applied to the topics framewire creates."""
-
-    frames_retention_ms: int = HOUR_MS
-    results_retention_ms: int = 7 * DAY_MS
-    max_message_bytes: int = 8 * 1024 * 1024
-    replication: int = 1
-
 
 def frames_topic(topics: Topics, stream_id: str, policy: TopicPolicy) -> TopicSpec:
-    # JPEG does not compress: store as sent. Short segments so retention acts promptly.
-    return TopicSpec(
-        topics.frames(stream_id),
-        replication=policy.replication,
-        config={
-            "retention.ms": str(policy.frames_retention_ms),
-            "segment.ms": str(min(policy.frames_retention_ms, 10 * 60 * 1000)),
-            "max.message.bytes": str(policy.max_message_bytes + 64 * 1024),
-            "compression.type": "uncompressed",
-            "message.timestamp.type": "CreateTime",
-        },
-    )
+    return spec_of(topics, TopicKind.FRAMES, policy, stream_id)
 
 
 def results_topic(topics: Topics, stream_id: str, policy: TopicPolicy) -> TopicSpec:
-    return TopicSpec(
-        topics.results(stream_id),
-        replication=policy.replication,
-        config={"retention.ms": str(policy.results_retention_ms), "compression.type": "producer"},
-    )
+    return spec_of(topics, TopicKind.RESULTS, policy, stream_id)
 
 
 def stream_topics(topics: Topics, stream_id: str, policy: TopicPolicy) -> list[TopicSpec]:
-    """The per-stream topics a new stream needs."""
-    return [frames_topic(topics, stream_id, policy), results_topic(topics, stream_id, policy)]
+    """The per-stream topics a new stream needs (every per-stream kind of the catalogue)."""
+    return [spec_of(topics, e.kind, policy, stream_id) for e in CATALOG.values() if e.per_stream]
 
 
 def fixed_topics(topics: Topics, policy: TopicPolicy) -> list[TopicSpec]:
-    """The shared topics every deployment has."""
-    compacted = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
-    week = {"retention.ms": str(7 * DAY_MS)}
-    big = {"max.message.bytes": str(policy.max_message_bytes + 64 * 1024)}
-    r = policy.replication
-    return [
-        TopicSpec(topics.streams, replication=r, config=compacted),
-        TopicSpec(topics.status, replication=r, config=compacted),
-        TopicSpec(topics.stats, replication=r, config=week),
-        TopicSpec(topics.alerts, replication=r, config=week),
-        TopicSpec(topics.drops, replication=r, config=week),
-        TopicSpec(topics.dlq, replication=r, config={**week, **big}),
-    ]
+    """The shared topics every deployment has (every other kind of the catalogue)."""
+    return [spec_of(topics, e.kind, policy) for e in CATALOG.values() if not e.per_stream]
 
 
 def ensure_topics(admin: AdminClient, specs: list[TopicSpec], timeout_s: float = 15.0) -> list[str]:

@@ -1,17 +1,21 @@
 """Protobuf codec at the Kafka boundary.
 
 Inside a process, services use plain records; only here do they become wire bytes.
-``decode`` refuses unknown schema versions and reports the message's coordinates.
+``decode`` refuses unknown schema versions and reports the message's coordinates;
+``decode_value`` decodes a record of any catalogued topic by its kind.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any, TypeVar
 
 from google.protobuf.message import DecodeError as ProtobufDecodeError
 from google.protobuf.message import Message
 
+from framewire.core.catalog import CATALOG
 from framewire.core.errors import DecodeError
+from framewire.core.topics import TopicKind
 from framewire.v1.detection_pb2 import DetectionResult
 from framewire.v1.frame_pb2 import Frame
 from framewire.v1.ops_pb2 import DeadLetter, DropRecord
@@ -32,6 +36,7 @@ __all__ = [
     "StreamSpec",
     "StreamStatus",
     "decode",
+    "decode_value",
     "encode",
 ]
 
@@ -71,3 +76,29 @@ def decode(
             f"(supported: {sorted(SUPPORTED_VERSIONS)})"
         )
     return message
+
+
+def decode_value(
+    kind: TopicKind,
+    payload: bytes | None,
+    *,
+    topic: str | None = None,
+    partition: int | None = None,
+    offset: int | None = None,
+) -> Any:
+    """A record value of a ``kind`` topic as the catalogue says it is written: its protobuf
+    message, or the parsed JSON document; None for a tombstone where the kind has them.
+    DecodeError naming the coordinates otherwise."""
+    entry = CATALOG[kind]
+    if payload is None and entry.tombstones:
+        return None
+    if entry.payload is not None:
+        return decode(entry.payload, payload, topic=topic, partition=partition, offset=offset)
+    if payload is None:
+        raise DecodeError(f"empty {entry.json_schema} payload", topic=topic, partition=partition,
+                          offset=offset)
+    try:
+        return json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DecodeError(f"a {kind} record that is not JSON: {exc}", topic=topic,
+                          partition=partition, offset=offset) from None

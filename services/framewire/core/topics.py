@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 from framewire.core.errors import InvalidStreamIdError
 
@@ -33,6 +34,25 @@ def validate_stream_id(stream_id: str) -> str:
     return stream_id
 
 
+class TopicKind(StrEnum):
+    """Every kind of topic framewire uses; the value is the name part after the prefix.
+
+    What each kind holds (key, payload, retention, readers) is in ``framewire.core.catalog``.
+    """
+
+    FRAMES = "frames"
+    RESULTS = "results"
+    STREAMS = "streams"
+    STATUS = "status"
+    STATS = "stats"
+    ALERTS = "alerts"
+    DROPS = "drops"
+    DLQ = "dlq"
+
+
+PER_STREAM_KINDS = frozenset({TopicKind.FRAMES, TopicKind.RESULTS})
+
+
 @dataclass(frozen=True)
 class Topics:
     """Names of every framewire topic under one prefix (default ``fw.``)."""
@@ -43,35 +63,43 @@ class Topics:
         if not _PREFIX_RE.match(self.prefix) or len(self.prefix) > 100:
             raise InvalidStreamIdError(f"topic prefix {self.prefix!r} is not a legal Kafka name")
 
+    def name(self, kind: TopicKind, stream_id: str | None = None) -> str:
+        """The topic of ``kind``: ``<prefix><kind>`` or, per stream, ``<prefix><kind>.<stream>``."""
+        if kind in PER_STREAM_KINDS:
+            if stream_id is None:
+                raise InvalidStreamIdError(f"{kind} topics are per stream: a stream id is needed")
+            return f"{self.prefix}{kind}.{validate_stream_id(stream_id)}"
+        return f"{self.prefix}{kind}"
+
     def frames(self, stream_id: str) -> str:
-        return f"{self.prefix}frames.{validate_stream_id(stream_id)}"
+        return self.name(TopicKind.FRAMES, stream_id)
 
     def results(self, stream_id: str) -> str:
-        return f"{self.prefix}results.{validate_stream_id(stream_id)}"
+        return self.name(TopicKind.RESULTS, stream_id)
 
     @property
     def streams(self) -> str:
-        return f"{self.prefix}streams"
+        return self.name(TopicKind.STREAMS)
 
     @property
     def status(self) -> str:
-        return f"{self.prefix}status"
+        return self.name(TopicKind.STATUS)
 
     @property
     def stats(self) -> str:
-        return f"{self.prefix}stats"
+        return self.name(TopicKind.STATS)
 
     @property
     def alerts(self) -> str:
-        return f"{self.prefix}alerts"
+        return self.name(TopicKind.ALERTS)
 
     @property
     def drops(self) -> str:
-        return f"{self.prefix}drops"
+        return self.name(TopicKind.DROPS)
 
     @property
     def dlq(self) -> str:
-        return f"{self.prefix}dlq"
+        return self.name(TopicKind.DLQ)
 
     @property
     def frames_pattern(self) -> str:
@@ -85,8 +113,8 @@ class Topics:
 
     def stream_of(self, topic: str) -> str | None:
         """The stream id of a per-stream frames or results topic, or None."""
-        for kind in ("frames.", "results."):
-            head = self.prefix + kind
+        for kind in PER_STREAM_KINDS:
+            head = f"{self.prefix}{kind}."
             if topic.startswith(head):
                 rest = topic[len(head) :]
                 return rest if _STREAM_ID_RE.match(rest) else None

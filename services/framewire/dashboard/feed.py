@@ -25,7 +25,8 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
-from framewire.core.codec import decode
+from framewire.core.catalog import CATALOG
+from framewire.core.codec import decode_value
 from framewire.core.config import KafkaSettings
 from framewire.core.errors import DecodeError
 from framewire.core.kafka import make_consumer
@@ -39,20 +40,9 @@ from framewire.dashboard.wire import (
     classify,
     decode_json_or_text,
 )
-from framewire.v1.detection_pb2 import DetectionResult
-from framewire.v1.frame_pb2 import Frame
-from framewire.v1.ops_pb2 import DropRecord
-from framewire.v1.stream_pb2 import StreamSpec, StreamStatus
 
 log = logging.getLogger(__name__)
 
-PROTOBUF_KINDS: dict[TopicKind, Any] = {
-    TopicKind.FRAMES: Frame,
-    TopicKind.RESULTS: DetectionResult,
-    TopicKind.STREAMS: StreamSpec,
-    TopicKind.STATUS: StreamStatus,
-    TopicKind.DROPS: DropRecord,
-}
 # Records read back when a partition is first assigned at start-up (the rest is history):
 # the newest frame; enough stats to hold the last windows of ~1000 streams (two kinds, one
 # message each per 10 s), so a restarted dashboard shows them at once; recent alerts.
@@ -268,12 +258,10 @@ class Feed:
 
     @staticmethod
     def _decode(kind: TopicKind, payload: bytes | None, topic: str, part: int, off: int) -> Any:
-        if payload is None and kind in STATE_KINDS:
-            return None  # tombstone: the key's state is deleted
-        cls = PROTOBUF_KINDS.get(kind)
-        if cls is None:
-            return decode_json_or_text(payload)
-        return decode(cls, payload, topic=topic, partition=part, offset=off)
+        if CATALOG[kind].payload is None:
+            return decode_json_or_text(payload)  # JSON, or a preview of what is not
+        # A tombstone on a state topic decodes to None: the key's state is deleted.
+        return decode_value(kind, payload, topic=topic, partition=part, offset=off)
 
     def _deliver(self, batch: Batch) -> None:
         # Bounded hand-over: wait (without spinning) while the loop is behind.

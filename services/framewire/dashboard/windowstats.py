@@ -4,22 +4,20 @@ The aggregator publishes one ``framewire.stats/1`` JSON message per closed windo
 stats topic (docs/stats-format.md). Tumbling (10 s) and hopping (1 min) windows alternate
 under the same key, the stream id, so the newest window is kept per (stream, kind): keeping
 the newest per key would show only whichever kind came last. The models below validate
-incoming records and document the API's answers. No Kafka and no web framework here.
+incoming records and document the API's answers; the message itself is defined in
+``framewire.core.statsformat``, shared with the aggregator. No Kafka, no web framework here.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
-STATS_SCHEMA = "framewire.stats/1"
+from framewire.core.statsformat import STATS_SCHEMA, WindowKind, WindowStats
 
-
-class WindowKind(StrEnum):
-    TUMBLING = "tumbling"
-    HOPPING = "hopping"
+__all__ = ["AllWindows", "StatsOutcome", "StreamWindows", "WindowBoard", "WindowStats", "stats_json"]
 
 
 class StatsOutcome(StrEnum):
@@ -36,43 +34,6 @@ class StatsOutcome(StrEnum):
     DELETED_STREAM = "deleted_stream"
     # More streams than the board keeps; the new stream's windows are not kept.
     OVER_LIMIT = "over_limit"
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
-
-
-class WindowSpan(_Frozen):
-    kind: WindowKind
-    start_ms: int = Field(description="window start, epoch ms of capture time (inclusive)")
-    end_ms: int = Field(description="window end, epoch ms of capture time (exclusive)")
-    size_s: float = Field(gt=0, description="window length in seconds")
-
-
-class LatencySummary(_Frozen):
-    """Capture-to-result latency over the window; percentiles are null when count is 0."""
-
-    count: int = Field(ge=0)
-    p50: float | None = None
-    p95: float | None = None
-    p99: float | None = None
-    mean: float | None = None
-    max: float | None = None
-
-
-class WindowStats(_Frozen):
-    """One closed window of one stream, as the aggregator published it."""
-
-    schema_: Literal["framewire.stats/1"] = Field(alias="schema")
-    stream_id: str = Field(min_length=1)
-    window: WindowSpan
-    frames: int = Field(ge=0, description="results whose frame was captured in the window")
-    fps: float = Field(ge=0)
-    detections: dict[str, int] = Field(description="detections per label over the window")
-    latency_ms: LatencySummary
-    drops: dict[str, int] = Field(description="dropped frames by reason")
-    drops_total: int = Field(ge=0)
-    emitted_ms: int | None = Field(default=None, description="when the aggregator published it")
 
 
 class StreamWindows(BaseModel):

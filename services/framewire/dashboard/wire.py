@@ -1,7 +1,8 @@
 """What the dashboard reads from Kafka and how each record becomes JSON for the page.
 
-The consumer classifies topics with ``classify`` and hands ``Record``s (already decoded) to
-the loop; the converters here are pure functions shared by live events and resume replays.
+The consumer classifies topics with ``classify`` (the catalogue's kinds it reads) and hands
+``Record``s (already decoded) to the loop; the converters here are pure functions shared by
+live events and resume replays.
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
+from framewire.core import catalog
+from framewire.core.catalog import CATALOG, Cleanup
 from framewire.core.logs import redact_uri
-from framewire.core.topics import Topics
+from framewire.core.topics import TopicKind, Topics
 from framewire.v1.detection_pb2 import DetectionResult
 from framewire.v1.ops_pb2 import DropRecord
 from framewire.v1.stream_pb2 import StreamSpec, StreamStatus
@@ -27,39 +29,19 @@ def scrub_text(text: str) -> str:
     return _USERINFO_IN_TEXT.sub(r"\1***@", redact_uri(text))
 
 
-class TopicKind(StrEnum):
-    FRAMES = "frames"
-    RESULTS = "results"
-    STREAMS = "streams"
-    STATUS = "status"
-    STATS = "stats"
-    ALERTS = "alerts"
-    DROPS = "drops"
-
-
+# Every kind but the dead letters: they carry whole frames the page has no use for.
+READ_KINDS = frozenset(kind for kind in TopicKind if kind is not TopicKind.DLQ)
 # Compacted topics hold current state: always read from the start to rebuild it.
-STATE_KINDS = frozenset({TopicKind.STREAMS, TopicKind.STATUS})
+STATE_KINDS = frozenset(e.kind for e in CATALOG.values() if e.cleanup is Cleanup.COMPACT)
 
 
 def classify(topics: Topics, topic: str) -> tuple[TopicKind, str | None] | None:
-    """The kind of ``topic`` and its stream id (per-stream topics), or None if not ours."""
-    fixed = {
-        topics.streams: TopicKind.STREAMS,
-        topics.status: TopicKind.STATUS,
-        topics.stats: TopicKind.STATS,
-        topics.alerts: TopicKind.ALERTS,
-        topics.drops: TopicKind.DROPS,
-    }
-    if topic in fixed:
-        return fixed[topic], None
-    stream = topics.stream_of(topic)
-    if stream is None:
+    """The kind of a topic the dashboard reads and its stream id (per-stream topics), or
+    None for any other topic (not ours, a replay's output, the dead letters)."""
+    found = catalog.classify(topics, topic)
+    if found is None or found[0].kind not in READ_KINDS:
         return None
-    if topic == topics.frames(stream):
-        return TopicKind.FRAMES, stream
-    if topic == topics.results(stream):
-        return TopicKind.RESULTS, stream
-    return None
+    return found[0].kind, found[1]
 
 
 @dataclass(frozen=True, slots=True)

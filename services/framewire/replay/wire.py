@@ -1,4 +1,5 @@
-"""Which message type a framewire topic carries, and JSON views of records.
+"""Which message type a framewire topic carries (the topic catalogue says), and JSON views
+of records.
 
 Kept apart from Kafka so it can decode lines printed by Kafka's console consumer too.
 """
@@ -13,30 +14,22 @@ from typing import Any
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
-from framewire.core.codec import DeadLetter, DetectionResult, DropRecord, Frame, StreamSpec, StreamStatus
+from framewire.core.catalog import CATALOG, classify
+from framewire.core.codec import Frame, StreamSpec
 from framewire.core.logs import redact_uri
+from framewire.core.topics import Topics
 
-_KINDS: dict[str, type[Message] | None] = {
-    "frames": Frame,
-    "results": DetectionResult,
-    "streams": StreamSpec,
-    "status": StreamStatus,
-    "drops": DropRecord,
-    "dlq": DeadLetter,
-    "stats": None,  # JSON documents already
-    "alerts": None,
-}
 _ESCAPE = re.compile(rb"\\x([0-9A-Fa-f]{2})")
 
 
 def message_type(topic: str, prefix: str) -> type[Message] | None:
-    """The protobuf class a topic carries (None for JSON topics); ValueError if not ours."""
-    if not topic.startswith(prefix):
-        raise ValueError(f"{topic} is not a framewire topic (prefix {prefix!r})")
-    kind = topic[len(prefix) :].split(".", 1)[0]
-    if kind not in _KINDS:
-        raise ValueError(f"{topic} is not a framewire topic; kinds: {', '.join(sorted(_KINDS))}")
-    return _KINDS[kind]
+    """The protobuf class a topic carries (None for JSON topics), from the topic catalogue;
+    ValueError if it is not a framewire topic. A replay's output counts as a results topic."""
+    found = classify(Topics(prefix), topic, replay_outputs=True)
+    if found is None:
+        kinds = ", ".join(e.pattern.replace("<prefix>", prefix) for e in CATALOG.values())
+        raise ValueError(f"{topic} is not a framewire topic (prefix {prefix!r}): {kinds}")
+    return found[0].payload
 
 
 def to_json(cls: type[Message] | None, value: bytes | None, *, with_data: bool = False) -> Any:
