@@ -71,7 +71,7 @@ class CnapPlan:
         return min(4.0, 0.25 * self.seconds)
 
     def stream_ids(self) -> list[str]:
-        return [f"cnap-{i}" for i in range(max(self.streams, *self.density_streams))]
+        return [f"cnap-{i}" for i in range(max([self.streams, *self.density_streams]))]
 
     def as_dict(self) -> dict[str, object]:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "out"}

@@ -36,6 +36,14 @@ def test_the_cnap_defaults_are_the_scenario(tmp_path: Path) -> None:
     assert len(p.stream_ids()) == max(p.streams, *p.density_streams)
 
 
+def test_no_density_sweep_is_a_plan_too(tmp_path: Path) -> None:
+    # Given --density-streams "" (the documented way to skip the sweep)
+    p = plan.cnap_plan_from_args(parse("--density-streams", ""), tmp_path)
+    # When its streams are named; then only the cnap phase's streams exist
+    assert p.density_streams == () or list(p.density_streams) == []
+    assert p.stream_ids() == [f"cnap-{i}" for i in range(p.streams)]
+
+
 def test_a_worker_setting_must_be_an_fw_variable(tmp_path: Path) -> None:
     p = plan.cnap_plan_from_args(parse("--worker-env", "FW_INFERENCE_COMMIT_INTERVAL_MS=0"), tmp_path)
     assert p.worker_env == {"FW_INFERENCE_COMMIT_INTERVAL_MS": "0"}
