@@ -8,7 +8,7 @@ from measures import Sent
 from framewire.core.admin import TopicPolicy, ensure_topics, fixed_topics, stream_topics
 from framewire.core.codec import decode
 from framewire.core.config import KafkaSettings
-from framewire.core.history import end_offset, history_consumer, read_range
+from framewire.core.history import end_offset, history_consumer, read_ranges
 from framewire.core.kafka import make_admin
 from framewire.v1.frame_pb2 import Frame
 
@@ -38,7 +38,7 @@ class FramesReader:
         for stream_id, topic in self._topics.items():
             if ends[stream_id] <= starts[stream_id]:
                 continue
-            for msg in read_range(self._consumer, topic, {0: starts[stream_id]}, {0: ends[stream_id]}):
+            for msg in read_ranges(self._consumer, topic, {0: (starts[stream_id], ends[stream_id])}):
                 value = msg.value() or b""
                 frame = decode(Frame, value, topic=topic, partition=0, offset=msg.offset())
                 sent.append(Sent(stream_id, frame.capture_time_ns, len(value) + len(msg.key() or b"")))

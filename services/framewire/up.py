@@ -180,7 +180,7 @@ def _stop_children(children: list[Child]) -> None:
 def _report(env: dict[str, str], streams: dict[str, Path]) -> int:
     """Count results per stream on Kafka; 1 if a stream has none."""
     from framewire.core.config import KafkaSettings
-    from framewire.core.history import UnknownTopicError, history_consumer, read_range
+    from framewire.core.history import UnknownTopicError, history_consumer, read_topic
 
     settings = KafkaSettings(bootstrap=env["FW_KAFKA_BOOTSTRAP"],
                              topic_prefix=env.get("FW_KAFKA_TOPIC_PREFIX", "fw."))
@@ -189,7 +189,7 @@ def _report(env: dict[str, str], streams: dict[str, Path]) -> int:
     try:
         for stream_id in streams:
             try:
-                records = read_range(consumer, settings.topics.results(stream_id), idle_timeout_s=2)
+                records = read_topic(consumer, settings.topics.results(stream_id))
                 counts[stream_id] = sum(1 for _ in records)
             except UnknownTopicError:
                 counts[stream_id] = 0

@@ -23,7 +23,7 @@ from framewire.dashboard import metrics
 from framewire.dashboard.api_streams import checked_id
 from framewire.dashboard.context import Context, Ctx
 from framewire.dashboard.hub import ALL_STREAMS, ClientQueue, Event
-from framewire.dashboard.replay import read_range
+from framewire.dashboard.replay import read_results
 from framewire.dashboard.security import Auth
 from framewire.dashboard.wire import result_json
 
@@ -84,7 +84,7 @@ async def replay(
     async with ctx.replays:
         try:
             found = await asyncio.to_thread(
-                read_range, ctx.settings.kafka, topic, partition, first, upto
+                read_results, ctx.settings.kafka, topic, partition, first, upto
             )
         except FramewireError as exc:
             metrics.RESUMES.labels("failed").inc()

@@ -13,10 +13,9 @@ from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from framewire.core.config import KafkaSettings
 from framewire.core.errors import KafkaUnavailableError
-from framewire.core.history import UnknownTopicError, history_consumer, partitions_of
+from framewire.core.history import UnknownTopicError, history_consumer, partitions_of, read_ranges
 from framewire.inference.records import Coords, Inbound
 from framewire.inference.replay_range import PartitionRange, PartitionState, TimeWindow
-from framewire.replay.reading import read_ranges
 
 # (source partition, source offset) of a frame of the replayed topic.
 FrameKey = tuple[int, int]

@@ -19,13 +19,12 @@ from framewire.core.admin import ensure_topics, results_topic
 from framewire.core.codec import DetectionResult, decode
 from framewire.core.config import KafkaSettings
 from framewire.core.errors import DecodeError, KafkaUnavailableError
-from framewire.core.history import history_consumer
+from framewire.core.history import history_consumer, read_topic
 from framewire.core.kafka import make_producer
 from framewire.inference.records import Processed
 from framewire.inference.replay_io import FrameKey
 from framewire.inference.settings import InferenceSettings
 from framewire.inference.txn import TransactionAborted, TxnPublisher
-from framewire.replay.reading import read_topic
 
 log = logging.getLogger(__name__)
 

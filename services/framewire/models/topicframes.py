@@ -16,7 +16,7 @@ import numpy as np
 from framewire.core.codec import Frame, decode
 from framewire.core.config import KafkaSettings
 from framewire.core.errors import DecodeError, ModelError
-from framewire.core.history import end_offset, history_consumer, partitions_of, read_range
+from framewire.core.history import end_offset, history_consumer, partitions_of, read_ranges
 from framewire.models.calibration import ImageSet, split
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ def _read_frames(
         span = -(-wanted * stride // len(parts))
         starts = {p: max(0, end - span) for p, end in ends.items()}
         frames: list[np.ndarray] = []
-        for index, msg in enumerate(read_range(consumer, topic, starts, ends)):
+        for index, msg in enumerate(read_ranges(consumer, topic, {p: (starts[p], ends[p]) for p in parts})):
             if index % stride == 0:
                 image = _image(msg.value(), topic, msg.partition(), msg.offset())
                 if image is not None:

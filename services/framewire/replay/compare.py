@@ -29,8 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def load_results(settings: object, topic: str) -> dict[FrameKey, Sequence[Detection]]:
     """Every result on ``topic`` keyed by its frame's coordinates (the last one wins)."""
     from framewire.core.codec import DetectionResult, decode
-    from framewire.core.history import history_consumer
-    from framewire.replay.reading import read_topic
+    from framewire.core.history import history_consumer, read_topic
 
     consumer = history_consumer(settings)  # type: ignore[arg-type]
     out: dict[FrameKey, Sequence[Detection]] = {}

@@ -100,8 +100,7 @@ def _read_topic(settings: Any, args: argparse.Namespace) -> Iterator[dict[str, A
     --from-beginning) until interrupted."""
     from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Message, TopicPartition
 
-    from framewire.core.history import history_consumer, partitions_of
-    from framewire.replay.reading import read_topic
+    from framewire.core.history import history_consumer, partitions_of, read_topic
 
     cls = message_type(args.topic, settings.topic_prefix)
 
