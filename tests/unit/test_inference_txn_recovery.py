@@ -16,7 +16,7 @@ from framewire.core.topics import Topics
 from framewire.inference import txn
 from framewire.inference.txn import TransactionAborted, TxnPublisher
 
-pytestmark = pytest.mark.reliability
+pytestmark = pytest.mark.unit
 
 
 def failure(code: int, *, fatal: bool = False, retriable: bool = False,
