@@ -11,7 +11,6 @@ import pytest
 import skimage.data
 
 from framewire.core.config import KafkaSettings
-from framewire.inference.modes import ModalDetector
 from framewire.inference.settings import EngineMode, FreshnessPolicy, InferenceSettings
 from framewire.inference.testing import (
     FramePublisher,
@@ -21,6 +20,7 @@ from framewire.inference.testing import (
     jpeg_of,
     read_until_covered,
 )
+from framewire.models.perframe.modes import ModalDetector
 
 pytestmark = pytest.mark.integration
 

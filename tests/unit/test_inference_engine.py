@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import skimage.data
 
-from framewire.inference.engine import Engine
-from framewire.inference.jpeg import JpegLimits
 from framewire.inference.records import Coords, FrameItem, Inbound, Processed, Rejected, RejectKind
-from framewire.inference.slot import ModelSlot
 from framewire.inference.testing import TinyDetector, jpeg_of
+from framewire.models.perframe.engine import Engine
+from framewire.models.perframe.jpeg import JpegLimits
+from framewire.models.perframe.slot import ModelSlot
 
 pytestmark = pytest.mark.unit
 

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import skimage.data
 
-from framewire.inference.jpeg import (
+from framewire.inference.records import RejectKind
+from framewire.inference.testing import jpeg_of
+from framewire.models.perframe.jpeg import (
     JpegLimits,
     JpegRejected,
     check_jpeg,
@@ -14,8 +16,6 @@ from framewire.inference.jpeg import (
     jpeg_size,
     reduction_factor,
 )
-from framewire.inference.records import RejectKind
-from framewire.inference.testing import jpeg_of
 
 pytestmark = pytest.mark.unit
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from framewire.inference.modes import ModeController, ModePolicy
 from framewire.inference.settings import EngineMode, InferenceSettings
+from framewire.models.perframe.modes import ModeController, ModePolicy
 
 pytestmark = pytest.mark.unit
 

@@ -15,8 +15,8 @@ from framewire.inference.main import add_arguments, settings_from
 from framewire.inference.metrics import InferenceMetrics
 from framewire.inference.modelwatch import ModelWatcher
 from framewire.inference.settings import FreshnessPolicy, InferenceSettings
-from framewire.inference.slot import ModelSlot
 from framewire.inference.testing import TinyDetector
+from framewire.models.perframe.slot import ModelSlot
 
 pytestmark = pytest.mark.unit
 

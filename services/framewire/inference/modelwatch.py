@@ -1,6 +1,7 @@
 """Loading the worker's model, and switching to a new version when the model server has one.
 
-``load_model`` is called once by ``run_worker``. ``ModelWatcher`` runs beside the worker
+``load_model`` (the per-frame path's, ``framewire.models.perframe.loading``) is called
+once by ``run_worker``. ``ModelWatcher`` runs beside the worker
 when a model server is configured: every ``model_poll_s`` it asks the server which version
 it offers; a different one is loaded and compiled beside the current one, then installed
 with ``ModelSlot.switch``, so no frame waits for a compile and each result names the
@@ -12,51 +13,17 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 from framewire.core.errors import FramewireError
 from framewire.core.logs import redact_uri
-from framewire.inference.modes import ModalDetector
-from framewire.inference.settings import EngineMode, InferenceSettings
-from framewire.inference.slot import ModelSlot
+from framewire.inference.settings import InferenceSettings
 from framewire.models.api import Detector
+from framewire.models.perframe.loading import load_model
+from framewire.models.perframe.slot import ModelSlot
+
+__all__ = ["ModelWatcher", "load_model", "served_version"]
 
 log = logging.getLogger(__name__)
-
-
-def _options(settings: InferenceSettings) -> dict[str, Any]:
-    return {
-        "cache_dir": Path(settings.model_cache_dir) if settings.model_cache_dir else None,
-        "device": settings.device,
-        "precision": settings.precision,
-        "num_requests": settings.num_requests,
-        "score_threshold": settings.score_threshold,
-    }
-
-
-def load_model(settings: InferenceSettings) -> Detector:
-    """The configured model, from the model server when one is set, else from the zoo;
-    compiled for latency and for throughput (a ModalDetector) in adaptive engine mode."""
-    mode = settings.effective_mode
-    if mode is EngineMode.ADAPTIVE:
-        modal = ModalDetector(_load_one(settings, "LATENCY"))
-        # Compiled beside the running worker: startup (and a restart) is as quick as before.
-        modal.load_throughput(lambda: _load_one(settings, "THROUGHPUT"))
-        return modal
-    hint = "THROUGHPUT" if mode is EngineMode.THROUGHPUT else "LATENCY"
-    return _load_one(settings, hint)
-
-
-def _load_one(settings: InferenceSettings, hint: str) -> Detector:
-    from framewire.models import loader
-
-    options = {**_options(settings), "performance_hint": hint}
-    if hint == "LATENCY":
-        options["num_requests"] = None  # latency mode runs one request at a time
-    if settings.model_server_url:
-        return loader.load_from_server(settings.model_server_url, settings.model, **options)
-    return loader.load_detector(settings.model, **options)
 
 
 def served_version(settings: InferenceSettings) -> str:

@@ -1,8 +1,8 @@
 """In-process records of the inference service; protobuf exists only in ``wire.py``.
 
-A Kafka message becomes an ``Inbound`` (raw bytes and coordinates) in the worker, then
-either a ``FrameItem`` or a ``Rejected`` once its payload has been read. A cycle's work ends
-as ``Processed`` results, ``Rejected`` dead letters and ``DropRange`` skips.
+The per-frame records (``Inbound``, ``FrameItem``, ``Rejected``, ``Processed``) are the
+model library's (``framewire.models.perframe.records``), shared with ``framewire replay``;
+a cycle's work also ends as ``DropRange`` skips, which are the service's own.
 """
 
 from __future__ import annotations
@@ -10,71 +10,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from framewire.core.errors import coordinates
-from framewire.core.records import Detection
+from framewire.models.perframe.records import (
+    Coords,
+    FrameItem,
+    Inbound,
+    Processed,
+    Rejected,
+    RejectKind,
+    Timing,
+)
 
-
-@dataclass(frozen=True, slots=True)
-class Coords:
-    """Where a message sits on Kafka."""
-
-    topic: str
-    partition: int
-    offset: int
-
-    def __str__(self) -> str:
-        return coordinates(self.topic, self.partition, self.offset)
-
-
-@dataclass(frozen=True, slots=True)
-class Inbound:
-    """A consumed message, detached from the Kafka client."""
-
-    coords: Coords
-    key: bytes | None
-    value: bytes | None
-    headers: tuple[tuple[str, bytes], ...]
-    # Broker/producer timestamp in ms, -1 when absent.
-    timestamp_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class FrameItem:
-    """A frame whose envelope is valid; its JPEG is checked when decoded."""
-
-    inbound: Inbound
-    stream_id: str
-    sequence: int
-    capture_time_ns: int
-    width: int
-    height: int
-    jpeg: bytes
-
-    @property
-    def coords(self) -> Coords:
-        return self.inbound.coords
-
-
-class RejectKind(StrEnum):
-    """Why a message went to the dead-letter queue (``DeadLetter.error_kind``)."""
-
-    DECODE_ERROR = "decode_error"
-    SCHEMA_VERSION = "unsupported_schema_version"
-    BAD_ENVELOPE = "bad_envelope"
-    STREAM_MISMATCH = "stream_mismatch"
-    ABSURD_SIZE = "absurd_size"
-    CORRUPT_JPEG = "corrupt_jpeg"
-    INFERENCE_ERROR = "inference_error"
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    """A message that cannot be processed; published as a dead letter."""
-
-    inbound: Inbound
-    kind: RejectKind
-    message: str
-    stream_id: str | None = None
+__all__ = [
+    "Coords",
+    "DropRange",
+    "DropReason",
+    "FrameItem",
+    "Inbound",
+    "Processed",
+    "RejectKind",
+    "Rejected",
+    "Timing",
+]
 
 
 class DropReason(StrEnum):
@@ -98,26 +54,3 @@ class DropRange:
     @property
     def count(self) -> int:
         return self.last_offset - self.first_offset + 1
-
-
-@dataclass(frozen=True, slots=True)
-class Timing:
-    """Per-frame stage durations in microseconds."""
-
-    decode_us: int
-    infer_us: int
-    postprocess_us: int
-
-
-@dataclass(frozen=True, slots=True)
-class Processed:
-    """Detections for one frame, made by one model version."""
-
-    frame: FrameItem
-    detections: tuple[Detection, ...]
-    model_id: str
-    model_version: str
-    timing: Timing
-    # Size of the encoded frame (not of a reduced decode).
-    image_width: int
-    image_height: int

@@ -25,8 +25,6 @@ from tqdm import tqdm
 
 from framewire.core.errors import ModelError
 from framewire.core.kafka import check_reachable, make_admin
-from framewire.inference.engine import CycleWork, Engine
-from framewire.inference.jpeg import JpegLimits
 from framewire.inference.records import FrameItem, Processed, Rejected
 from framewire.inference.replay_io import FrameKey, FramesHistory, inbound_of
 from framewire.inference.replay_output import ResultPublisher, existing_results, prepare_output
@@ -37,9 +35,11 @@ from framewire.inference.replay_range import (
     plan_ranges,
 )
 from framewire.inference.settings import InferenceSettings
-from framewire.inference.slot import ModelSlot
-from framewire.inference.wire import read_frame
 from framewire.models.api import Detector
+from framewire.models.perframe.engine import CycleWork, Engine
+from framewire.models.perframe.jpeg import JpegLimits
+from framewire.models.perframe.slot import ModelSlot
+from framewire.models.perframe.wire import read_frame
 
 log = logging.getLogger(__name__)
 

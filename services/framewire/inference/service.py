@@ -15,20 +15,20 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 
-from framewire.inference.engine import Engine
 from framewire.inference.freshness import Freshness
 from framewire.inference.health import Health, HealthServer
-from framewire.inference.jpeg import JpegLimits
 from framewire.inference.kafka_io import KafkaIO
 from framewire.inference.metrics import InferenceMetrics
 from framewire.inference.modelwatch import ModelWatcher, load_model, served_version
-from framewire.inference.modes import ModeController, ModePolicy
 from framewire.inference.scheduler import Scheduler
 from framewire.inference.settings import InferenceSettings
-from framewire.inference.slot import ModelSlot
 from framewire.inference.streamspecs import StreamAges, StreamSpecFollower
 from framewire.inference.worker import Worker
 from framewire.models.api import Detector
+from framewire.models.perframe.engine import Engine
+from framewire.models.perframe.jpeg import JpegLimits
+from framewire.models.perframe.modes import ModeController, ModePolicy
+from framewire.models.perframe.slot import ModelSlot
 
 log = logging.getLogger(__name__)
 

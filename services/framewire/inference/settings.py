@@ -11,13 +11,14 @@ import socket
 from enum import StrEnum
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from framewire.core.config import KafkaSettings
+from framewire.models.perframe.settings import PRECISIONS, DetectorSettings, EngineMode
+
+__all__ = ["PRECISIONS", "EngineMode", "FreshnessPolicy", "GroupProtocol", "InferenceSettings"]
 
 _WORKER_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
-# framewire.models.engine.Precision's values (not imported: settings load without OpenVINO).
-PRECISIONS = ("auto", "bf16", "f32", "f16", "int8")
 
 
 class FreshnessPolicy(StrEnum):
@@ -29,18 +30,6 @@ class FreshnessPolicy(StrEnum):
     STRIDE = "stride"
     # Process everything in order, however old (replay).
     NONE = "none"
-
-
-class EngineMode(StrEnum):
-    """How the worker runs the model."""
-
-    # LATENCY while the worker keeps up, THROUGHPUT (several requests in flight, one
-    # stream per core) while a backlog builds; both compiled once at start.
-    ADAPTIVE = "adaptive"
-    # One request at a time spread over every core: lowest latency per frame.
-    LATENCY = "latency"
-    # Several requests in flight, one per core: most frames per second.
-    THROUGHPUT = "throughput"
 
 
 class GroupProtocol(StrEnum):
@@ -60,8 +49,9 @@ def default_worker_id() -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "-", name)[:100]
 
 
-class InferenceSettings(BaseSettings):
-    """Everything ``framewire inference`` can be told; env prefix ``FW_INFERENCE_``."""
+class InferenceSettings(DetectorSettings):
+    """Everything ``framewire inference`` can be told; env prefix ``FW_INFERENCE_``. The
+    model and decode settings are the per-frame path's (``DetectorSettings``)."""
 
     model_config = SettingsConfigDict(env_prefix="FW_INFERENCE_", frozen=True, extra="ignore")
 
@@ -71,29 +61,8 @@ class InferenceSettings(BaseSettings):
     # Consumer group; default ``<topic prefix>inference``.
     group_id: str | None = None
 
-    model: str = "ssd-mobilenet-v2-oidv4"
-    # Model server base URL; when set, models come from it and new versions are picked up.
-    model_server_url: str | None = None
+    # With a model server: how often to ask it for a new version.
     model_poll_s: float = Field(default=30.0, ge=1.0, le=3600)
-    model_cache_dir: str | None = None
-    device: str = "CPU"
-    # auto, bf16, f32, f16 (OpenVINO's inference precision) or int8: the model's quantized
-    # variant from the cache, made by ``framewire models quantize MODEL`` (refused when absent).
-    precision: str = "auto"
-    # ``adaptive`` switches between the two below with the load (see inference/modes.py).
-    engine_mode: EngineMode = EngineMode.ADAPTIVE
-    # Deprecated: a hint given here (LATENCY, THROUGHPUT) fixes the mode as before.
-    performance_hint: str | None = None
-    # Requests in flight in throughput mode; default OpenVINO's optimal number.
-    num_requests: int | None = Field(default=None, ge=1, le=64)
-    # Adaptive mode: go to throughput when latency mode would be busier than ``mode_up``
-    # of the time, back when below ``mode_down`` for ``mode_hold_s``.
-    mode_up: float = Field(default=0.85, gt=0.0, le=2.0)
-    mode_down: float = Field(default=0.6, gt=0.0, le=2.0)
-    mode_hold_s: float = Field(default=3.0, ge=0.0, le=600.0)
-    score_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
-    # Images per inference request when the model accepts a batch (cross-stream batching).
-    max_batch: int = Field(default=4, ge=1, le=64)
 
     freshness: FreshnessPolicy = FreshnessPolicy.LATEST
     max_age_ms: int = Field(default=500, ge=1, le=3_600_000)
@@ -107,13 +76,6 @@ class InferenceSettings(BaseSettings):
     commit_frames: int = Field(default=32, ge=1, le=4096)
     # Frames buffered per partition before the partition is paused (bounded memory).
     partition_buffer: int = Field(default=16, ge=2, le=4096)
-    decode_threads: int = Field(default=2, ge=1, le=32)
-    # Decode at 1/2, 1/4 or 1/8 size when that still covers the model input (much faster for
-    # large frames; detections can differ slightly from a full-size decode).
-    reduced_decode: bool = True
-    # Frames larger than this are refused before decoding (pixels per side, total bytes).
-    max_side: int = Field(default=8192, ge=16, le=65536)
-    max_jpeg_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     # Dead letters keep the original value when it is at most this many bytes.
     dlq_max_value_bytes: int = Field(default=1024 * 1024, ge=0)
 
@@ -138,13 +100,6 @@ class InferenceSettings(BaseSettings):
     http_port: int = Field(default=9400, ge=-1, le=65535)
     http_host: str = "0.0.0.0"
 
-    @field_validator("precision")
-    @classmethod
-    def _precision_known(cls, value: str) -> str:
-        if value.lower() not in PRECISIONS:
-            raise ValueError(f"precision {value!r} is not one of {', '.join(PRECISIONS)}")
-        return value.lower()
-
     @field_validator("worker_id")
     @classmethod
     def _worker_id_legal(cls, value: str) -> str:
@@ -154,16 +109,6 @@ class InferenceSettings(BaseSettings):
                 "(1 to 100 characters)"
             )
         return value
-
-    @property
-    def effective_mode(self) -> EngineMode:
-        """The mode asked for, a legacy ``performance_hint`` taking precedence."""
-        hint = (self.performance_hint or "").upper()
-        if hint == "LATENCY":
-            return EngineMode.LATENCY
-        if hint in ("THROUGHPUT", "CUMULATIVE_THROUGHPUT"):
-            return EngineMode.THROUGHPUT
-        return self.engine_mode
 
     @property
     def group(self) -> str:

@@ -28,7 +28,8 @@ from framewire.core.errors import KafkaUnavailableError
 from framewire.core.topics import Topics
 from framewire.inference.records import DropRange, Processed, Rejected
 from framewire.inference.scheduler import TP
-from framewire.inference.wire import dead_letter_value, drop_value, result_value
+from framewire.inference.wire import dead_letter_value, drop_value
+from framewire.models.perframe.wire import result_value
 
 log = logging.getLogger(__name__)
 

@@ -18,18 +18,18 @@ from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
 from framewire.core.errors import FramewireError
 from framewire.inference.batching import CommitBatch
-from framewire.inference.engine import CycleWork, Engine
 from framewire.inference.freshness import expire
 from framewire.inference.health import Health
 from framewire.inference.kafka_io import KafkaIO
 from framewire.inference.metrics import InferenceMetrics
-from framewire.inference.modes import ModeController
 from framewire.inference.records import Coords, DropRange, DropReason, Inbound, Processed, Rejected
 from framewire.inference.scheduler import TP, Cycle, Scheduler
 from framewire.inference.settings import FreshnessPolicy, InferenceSettings
 from framewire.inference.streamspecs import StreamAges
 from framewire.inference.txn import TransactionAborted
-from framewire.inference.wire import read_frame
+from framewire.models.perframe.engine import CycleWork, Engine
+from framewire.models.perframe.modes import ModeController
+from framewire.models.perframe.wire import read_frame
 
 log = logging.getLogger(__name__)
 

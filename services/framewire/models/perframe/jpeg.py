@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from framewire.inference.records import RejectKind
+from framewire.models.perframe.records import RejectKind
 
 _SOI = b"\xff\xd8"
 _EOI = b"\xff\xd9"

@@ -18,17 +18,17 @@ from typing import Any
 
 import numpy as np
 
-from framewire.inference.jpeg import (
+from framewire.models.api import Detector, RawOutputs
+from framewire.models.perframe.jpeg import (
     JpegLimits,
     JpegRejected,
     check_jpeg,
     decode_jpeg,
     reduction_factor,
 )
-from framewire.inference.modes import ModalDetector, ModeController
-from framewire.inference.records import FrameItem, Processed, Rejected, RejectKind, Timing
-from framewire.inference.slot import ModelSlot
-from framewire.models.api import Detector, RawOutputs
+from framewire.models.perframe.modes import ModalDetector, ModeController
+from framewire.models.perframe.records import FrameItem, Processed, Rejected, RejectKind, Timing
+from framewire.models.perframe.slot import ModelSlot
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 
 from framewire.core.records import Detection
-from framewire.inference.settings import EngineMode
 from framewire.models.api import Detector, RawOutputs
+from framewire.models.perframe.settings import EngineMode
 
 log = logging.getLogger(__name__)
 
