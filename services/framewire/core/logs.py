@@ -29,23 +29,30 @@ def redact_uri(uri: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
-class RedactingFilter(logging.Filter):
-    """Replaces known secret values wherever they appear in a formatted record."""
+# user:password@ inside free text such as an exception message quoting a source URI.
+_USERINFO_IN_TEXT = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^\s/@]+@", re.IGNORECASE)
 
-    def __init__(self, secrets: list[str]) -> None:
-        super().__init__()
-        self._secrets = [s for s in secrets if s and len(s) >= 4]
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self._secrets:
-            return True
-        message = record.getMessage()
-        redacted = message
+class RedactingFormatter(logging.Formatter):
+    """Formats a record, then removes secrets from the whole text.
+
+    Redacting the formatted output rather than the message covers what the formatter adds
+    after the message: the traceback of ``exc_info`` (an exception's message often quotes a
+    URI or a setting) and ``stack_info``.
+    """
+
+    def __init__(self, fmt: str, secrets: list[str]) -> None:
+        super().__init__(fmt)
+        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redact(super().format(record))
+
+    def redact(self, text: str) -> str:
+        """Known secret values and URI user info in ``text`` replaced by ``***``."""
         for secret in self._secrets:
-            redacted = redacted.replace(secret, "***")
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
+            text = text.replace(secret, "***")
+        return _USERINFO_IN_TEXT.sub(r"\1***@", text)
 
 
 _SECRET_ENV = re.compile(r"^(FW_|INFER_).*(PASSWORD|TOKEN|SECRET|_KEY)$")
@@ -64,8 +71,8 @@ def setup_logging(level: str | None = None, secrets: list[str] | None = None) ->
     """
     level = (level or os.environ.get("FW_LOG_LEVEL") or "INFO").upper()
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter([*(secrets or []), *secrets_from_env()]))
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
+                                            [*(secrets or []), *secrets_from_env()]))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
