@@ -28,12 +28,12 @@ import cv2
 import numpy as np
 
 from framewire.core.config import KafkaSettings
-from framewire.inference.modelwatch import load_model
-from framewire.inference.replay_range import TimeWindow
-from framewire.inference.replay_run import ReplayRequest, ReplaySummary, run_replay
-from framewire.inference.replay_testing import photo_jpegs, record
-from framewire.inference.settings import FreshnessPolicy, InferenceSettings
 from framewire.models.api import Detector
+from framewire.models.perframe.loading import load_model
+from framewire.replay.run import ReplayRequest, ReplaySummary, run_replay
+from framewire.replay.settings import ReplaySettings
+from framewire.replay.testing import photo_jpegs, record
+from framewire.replay.window import TimeWindow
 
 FPS = 15
 WIDTH, HEIGHT = 640, 480
@@ -56,7 +56,7 @@ def bare_loop(detector: Detector, jpegs: list[bytes]) -> Measured:
     return Measured(len(jpegs) / wall, 1000 * used / len(jpegs))
 
 
-def replay_once(settings: InferenceSettings, window: TimeWindow, run: int) -> Measured:
+def replay_once(settings: ReplaySettings, window: TimeWindow, run: int) -> Measured:
     output = f"{settings.kafka.topics.results(STREAM)}.bench-{run}"
     cpu = time.process_time()
     summary = run_replay(settings, ReplayRequest(STREAM, window, output))
@@ -74,8 +74,7 @@ def main() -> int:
     args = parser.parse_args()
     kafka = KafkaSettings(topic_prefix=f"bench{uuid.uuid4().hex[:8]}.")
     # As ``framewire replay`` runs by default; the bare loop gets the hint best for it.
-    settings = InferenceSettings(kafka=kafka, freshness=FreshnessPolicy.NONE, http_port=-1,
-                                 performance_hint="THROUGHPUT")
+    settings = ReplaySettings(kafka=kafka, performance_hint="THROUGHPUT")
     jpegs = photo_jpegs(args.seconds * FPS, WIDTH, HEIGHT, hold=FPS)
     window = record(kafka, STREAM, jpegs, width=WIDTH, height=HEIGHT, fps=FPS).window()
     detector = load_model(settings.model_copy(update={"performance_hint": "LATENCY"}))
@@ -88,7 +87,7 @@ def main() -> int:
     return 0
 
 
-def report(settings: InferenceSettings, detector: Detector, frames: int, bare: list[Measured],
+def report(settings: ReplaySettings, detector: Detector, frames: int, bare: list[Measured],
            replays: list[Measured]) -> None:
     best = max(replays, key=lambda m: m.fps)
     best_bare = max(bare, key=lambda m: m.fps)

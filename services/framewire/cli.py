@@ -25,7 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dashboard": ("framewire.dashboard.main", "web dashboard and pipeline API"),
     "models": ("framewire.models.command", "fetch, serve, encrypt and inspect models"),
     "samples": ("framewire.samples", "generate sample media from bundled photos"),
-    "replay": ("framewire.inference.replay", "re-run a past time range through a model"),
+    "replay": ("framewire.replay.command", "re-run a past time range through a model"),
     "compare": ("framewire.replay.compare", "compare two result topics"),
     "tail": ("framewire.replay.tail", "decode a framewire topic to JSON lines"),
     "bench": ("framewire.benchmark", "run the end-to-end macro-benchmark"),

@@ -15,11 +15,12 @@ from framewire.core.config import KafkaSettings
 from framewire.core.errors import InvalidStreamIdError, ModelError
 from framewire.core.history import UnknownTopicError
 from framewire.core.kafka import make_admin
-from framewire.inference.replay_range import ReplayRangeError, TimeWindow, format_time
-from framewire.inference.replay_run import ReplayRequest, run_replay
-from framewire.inference.replay_testing import Recording, photo_jpegs, record
 from framewire.inference.settings import FreshnessPolicy, InferenceSettings
 from framewire.inference.testing import TinyDetector, TopicReader, WorkerThread
+from framewire.replay.run import ReplayRequest, run_replay
+from framewire.replay.settings import ReplaySettings
+from framewire.replay.testing import Recording, photo_jpegs, record
+from framewire.replay.window import ReplayRangeError, TimeWindow, format_time
 from framewire.v1.detection_pb2 import DetectionResult
 
 pytestmark = pytest.mark.integration
@@ -33,6 +34,10 @@ def settings_for(kafka: KafkaSettings, model: str = OIDV4) -> InferenceSettings:
         kafka=kafka, worker_id="w1", model=model, http_port=-1, freshness=FreshnessPolicy.NONE,
         metadata_refresh_ms=1000, session_timeout_ms=6000, poll_timeout_s=0.2,
     )
+
+
+def replay_settings(kafka: KafkaSettings, model: str = OIDV4, **more: str) -> ReplaySettings:
+    return ReplaySettings(kafka=kafka, model=model, **more)
 
 
 def read_results(kafka: KafkaSettings, topic: str, count: int) -> list[DetectionResult]:
@@ -70,7 +75,7 @@ def test_replay_gives_the_live_results_for_the_same_frames_and_model(
     worker.stop()
     # When the recorded range is replayed with the same model, with the THROUGHPUT hint the
     # command uses (the worker ran with LATENCY)
-    throughput = settings.model_copy(update={"performance_hint": "THROUGHPUT"})
+    throughput = replay_settings(kafka_settings, performance_hint="THROUGHPUT")
     summary = run_replay(throughput, ReplayRequest("cam", recording.window()))
     # Then each frame has one replayed result, equal to the live one but for its provenance
     replayed = read_results(kafka_settings, summary.output, 24)
@@ -92,7 +97,7 @@ def test_a_sub_range_is_exact_and_re_runs_write_each_frame_once(
 ) -> None:
     # Given 20 recorded frames
     recording = record(kafka_settings, "cam", photo_jpegs(20, W, H), width=W, height=H)
-    settings, tiny = settings_for(kafka_settings), TinyDetector()
+    settings, tiny = replay_settings(kafka_settings), TinyDetector()
     # When frames 5..11 are replayed by their time, then the whole range, twice
     part = run_replay(settings, ReplayRequest("cam", recording.window(5, 12)), detector=tiny)
     whole = run_replay(settings, ReplayRequest("cam", recording.window()), detector=tiny)
@@ -115,8 +120,8 @@ def test_another_model_writes_its_own_topic_and_compare_reports_the_known_agreem
     recording = record(kafka_settings, "cam", photo_jpegs(12, W, H), width=W, height=H)
     window = recording.window()
     # When the range is replayed with each model and the two topics are compared
-    a = run_replay(settings_for(kafka_settings, OIDV4), ReplayRequest("cam", window))
-    b = run_replay(settings_for(kafka_settings, PERSON), ReplayRequest("cam", window))
+    a = run_replay(replay_settings(kafka_settings, OIDV4), ReplayRequest("cam", window))
+    b = run_replay(replay_settings(kafka_settings, PERSON), ReplayRequest("cam", window))
     plot = tmp_path / "agreement.png"
     out = cli(kafka_settings, "compare", a.output, b.output, "--ignore-case", "--plot", str(plot))
     # Then each model wrote its own versioned topic
@@ -141,7 +146,7 @@ def test_a_range_retention_removed_is_refused_naming_the_earliest_frame(
     admin = make_admin(kafka_settings)
     for future in admin.delete_records([TopicPartition(topic, 0, 8)]).values():
         future.result(10)
-    settings, tiny = settings_for(kafka_settings), TinyDetector()
+    settings, tiny = replay_settings(kafka_settings), TinyDetector()
     # When the whole recorded range is asked for
     # Then it is refused, naming the time of frame 8, from which a replay works
     earliest = format_time(recording.timestamp(8))
@@ -156,7 +161,7 @@ def test_bad_stream_model_and_range_each_get_a_clear_message(
 ) -> None:
     # Given a recorded stream "cam"
     recording = record(kafka_settings, "cam", photo_jpegs(4, W, H), width=W, height=H)
-    settings, window = settings_for(kafka_settings), recording.window()
+    settings, window = replay_settings(kafka_settings), recording.window()
     # Then an unknown stream names the streams there are
     with pytest.raises(UnknownTopicError, match=r"unknown stream 'nope'.*streams with frames on Kafka: cam"):
         run_replay(settings, ReplayRequest("nope", window))
@@ -164,7 +169,7 @@ def test_bad_stream_model_and_range_each_get_a_clear_message(
         run_replay(settings, ReplayRequest("a.b", window))
     # And an unknown model names the zoo's models
     with pytest.raises(ModelError, match=r"unknown model 'no-such-model'; the zoo has: .*ssdlite-person"):
-        run_replay(settings_for(kafka_settings, "no-such-model"), ReplayRequest("cam", window))
+        run_replay(replay_settings(kafka_settings, "no-such-model"), ReplayRequest("cam", window))
     # And a window after the newest frame says what span is on Kafka
     later = TimeWindow(recording.timestamp(10), recording.timestamp(20))
     with pytest.raises(ReplayRangeError, match=f"frames on Kafka span {format_time(recording.timestamp(0))}"):

@@ -9,8 +9,9 @@ import pytest
 
 from framewire.core.errors import ConfigError
 from framewire.core.topics import Topics
-from framewire.inference.replay import format_summary
-from framewire.inference.replay_range import (
+from framewire.replay.command import format_summary
+from framewire.replay.run import ReplaySummary
+from framewire.replay.window import (
     PartitionState,
     ReplayRangeError,
     TimeWindow,
@@ -20,7 +21,6 @@ from framewire.inference.replay_range import (
     parse_time,
     plan_ranges,
 )
-from framewire.inference.replay_run import ReplaySummary
 
 pytestmark = pytest.mark.unit
 

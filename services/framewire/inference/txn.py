@@ -136,13 +136,11 @@ class TxnPublisher:
     def __init__(
         self, producer: Producer, group_metadata: Callable[[], Any], topics: Topics,
         *, worker_id: str, dlq_max_value_bytes: int, timeout_s: float,
-        results_topic: str | None = None, producer_factory: Callable[[], Producer] | None = None,
+        producer_factory: Callable[[], Producer] | None = None,
     ) -> None:
         self._producer = producer
         # Builds a fresh producer with the same transactional id, to replace a broken one.
         self._factory = producer_factory
-        # Set by a replay: every result goes to this topic instead of the stream's own.
-        self._results_topic = results_topic
         self._group_metadata = group_metadata
         self._topics = topics
         self._worker_id = worker_id
@@ -194,8 +192,8 @@ class TxnPublisher:
         try:
             self._producer.begin_transaction()
             for p in processed:
-                topic = self._results_topic or self._topics.results(p.frame.stream_id)
-                self._produce(topic, p.frame.stream_id, result_value(p, self._worker_id))
+                self._produce(self._topics.results(p.frame.stream_id), p.frame.stream_id,
+                              result_value(p, self._worker_id))
             for r in rejected:
                 key = r.inbound.key or (r.stream_id or "").encode()
                 self._produce(self._topics.dlq, key, dead_letter_value(r, self._dlq_max))

@@ -12,10 +12,11 @@ import time
 import cv2
 import numpy as np
 
+from framewire.core.admin import ensure_topics, fixed_topics, stream_topics
+from framewire.core.codec import Frame, encode
 from framewire.core.config import KafkaSettings
-from framewire.core.kafka import make_producer
-from framewire.inference.replay_range import TimeWindow
-from framewire.inference.testing import create_streams, frame_bytes, jpeg_of
+from framewire.core.kafka import make_admin, make_producer
+from framewire.replay.window import TimeWindow
 
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket")
 
@@ -29,10 +30,8 @@ def photo_jpegs(count: int, width: int, height: int, hold: int = 1) -> list[byte
     for name in PHOTOS:
         rgb = getattr(skimage.data, name)()
         photos.append(cv2.resize(np.ascontiguousarray(rgb[:, :, ::-1]), (width, height)))
-    return [
-        jpeg_of(np.roll(photos[(i // hold) % len(photos)], 2 * (i % hold), axis=1))
-        for i in range(count)
-    ]
+    frames = (np.roll(photos[(i // hold) % len(photos)], 2 * (i % hold), axis=1) for i in range(count))
+    return [cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes() for bgr in frames]
 
 
 class Recording:
@@ -54,8 +53,11 @@ class Recording:
         topic = self.kafka.topics.frames(self.stream)
         for jpeg in jpegs:
             ts = self.timestamp(self.count)
-            value = frame_bytes(jpeg, self.stream, self.count, width=width, height=height,
-                                capture_time_ns=ts * 1_000_000)
+            # As a gateway publishes it, captured at the record's timestamp.
+            value = encode(Frame(stream_id=self.stream, sequence=self.count, source="test",
+                                 capture_time_ns=ts * 1_000_000, publish_time_ns=time.time_ns(),
+                                 width=width, height=height, encoding=Frame.ENCODING_JPEG,
+                                 data=jpeg))
             producer.produce(topic, value, self.stream.encode(), timestamp=ts)
             producer.poll(0)
             self.count += 1
@@ -68,7 +70,8 @@ def record(
     fps: float = 15.0,
 ) -> Recording:
     """Create the stream's topics and publish ``jpegs`` as recorded until 5 s ago."""
-    create_streams(kafka, [stream])
+    topics, policy = kafka.topics, kafka.topic_policy
+    ensure_topics(make_admin(kafka), [*fixed_topics(topics, policy), *stream_topics(topics, stream, policy)])
     start_ms = time.time_ns() // 1_000_000 - 5000 - round(len(jpegs) * 1000 / fps)
     recording = Recording(kafka, stream, fps, start_ms)
     recording.publish(jpegs, width, height)

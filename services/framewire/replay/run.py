@@ -1,14 +1,16 @@
 """``run_replay``: re-run a past time range of one stream through a model, exactly once.
 
-Called by ``framewire replay`` (replay.py), by tests and by the benchmark. The frames go
-through the inference service's own per-frame path: ``read_frame`` (envelope checks), the
-``Engine`` (JPEG checks, reduced-size decode, the model's preprocessing, inference,
-post-processing) and ``TxnPublisher`` (``result_value`` builds each DetectionResult), so the
-same frames, model version and settings give the results the live worker gave. Every frame
-is processed, in order (freshness ``none``).
+Called by ``framewire replay`` (command.py), by tests and by the benchmark. The frames go
+through the inference service's per-frame path (``framewire.models.perframe``):
+``read_frame`` (envelope checks), the ``Engine`` (JPEG checks, reduced-size decode, the
+model's preprocessing, inference, post-processing) and ``result_value`` (each
+DetectionResult), so the same frames, model version and settings give the results the live
+worker gave. Every frame is processed, in order, except a frame read again (a copy in its
+topic with the same sequence and capture time, see ``core/dedup.py``): it is skipped and
+counted, as the live worker turns it into a duplicate drop.
 
-Results are committed 16 frames a transaction (see replay_output.py for what makes a
-re-run write each frame's result at most once).
+Results are committed 16 frames a transaction (see output.py for what makes a re-run write
+each frame's result at most once).
 """
 
 from __future__ import annotations
@@ -23,23 +25,24 @@ from typing import Any
 from confluent_kafka.admin import AdminClient
 from tqdm import tqdm
 
+from framewire.core.dedup import FrameDeduplicator
 from framewire.core.errors import ModelError
 from framewire.core.kafka import check_reachable, make_admin
-from framewire.inference.records import FrameItem, Processed, Rejected
-from framewire.inference.replay_io import FrameKey, FramesHistory, inbound_of
-from framewire.inference.replay_output import ResultPublisher, existing_results, prepare_output
-from framewire.inference.replay_range import (
+from framewire.models.api import Detector
+from framewire.models.perframe.engine import CycleWork, Engine
+from framewire.models.perframe.jpeg import JpegLimits
+from framewire.models.perframe.records import FrameItem, Processed, Rejected
+from framewire.models.perframe.slot import ModelSlot
+from framewire.models.perframe.wire import read_frame
+from framewire.replay.frames import FrameKey, FramesHistory, inbound_of
+from framewire.replay.output import ResultPublisher, existing_results, prepare_output
+from framewire.replay.settings import ReplaySettings
+from framewire.replay.window import (
     TimeWindow,
     check_output_topic,
     default_output_topic,
     plan_ranges,
 )
-from framewire.inference.settings import InferenceSettings
-from framewire.models.api import Detector
-from framewire.models.perframe.engine import CycleWork, Engine
-from framewire.models.perframe.jpeg import JpegLimits
-from framewire.models.perframe.slot import ModelSlot
-from framewire.models.perframe.wire import read_frame
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +80,8 @@ class ReplaySummary:
     setup_seconds: float
     # Time the replayed frames span: n frames at their mean interval.
     recorded_seconds: float
+    # Frames in their topic twice (same sequence and capture time): the copy is skipped.
+    copies: int = 0
 
     @property
     def speed(self) -> float | None:
@@ -87,7 +92,7 @@ class ReplaySummary:
 
 
 def run_replay(
-    settings: InferenceSettings, request: ReplayRequest, *, detector: Detector | None = None,
+    settings: ReplaySettings, request: ReplayRequest, *, detector: Detector | None = None,
     show_progress: bool = False,
 ) -> ReplaySummary:
     """Replay ``request``; raises a FramewireError saying what is wrong with bad input."""
@@ -115,7 +120,7 @@ def run_replay(
 
 
 def _check_request(
-    settings: InferenceSettings, request: ReplayRequest, detector: Detector | None
+    settings: ReplaySettings, request: ReplayRequest, detector: Detector | None
 ) -> str:
     """The frames topic, once what needs no broker is known to be valid."""
     frames_topic = settings.kafka.topics.frames(request.stream)  # refuses an illegal id
@@ -129,7 +134,7 @@ def _check_request(
 
 
 def _open_run(
-    settings: InferenceSettings, admin: AdminClient, request: ReplayRequest, detector: Detector,
+    settings: ReplaySettings, admin: AdminClient, request: ReplayRequest, detector: Detector,
     total: int, show_progress: bool,
 ) -> _Run:
     """Create the output topic, list what it already holds and set the loop up."""
@@ -146,16 +151,39 @@ def _open_run(
     return _Run(settings, detector, output, stream, done, total, show_progress)
 
 
-def _load(settings: InferenceSettings) -> Detector:
-    from framewire.inference.modelwatch import load_model
+def _load(settings: ReplaySettings) -> Detector:
+    from framewire.models.perframe.loading import load_model
 
     return load_model(settings)
+
+
+class FrameFilter:
+    """Which frames of the range go to the model: neither a copy of a frame already read
+    (``core/dedup.py``) nor one whose result the output already holds. Pure logic; called
+    once per frame read, in order."""
+
+    def __init__(self, done: set[FrameKey]) -> None:
+        self._done = done
+        self._copies = FrameDeduplicator()
+        self.already = 0
+
+    @property
+    def copies(self) -> int:
+        return self._copies.duplicates
+
+    def wanted(self, item: FrameItem) -> bool:
+        c = item.coords
+        if self._copies.is_copy(c.partition, item.sequence, item.capture_time_ns):
+            return False
+        if (c.partition, c.offset) in self._done:
+            self.already += 1
+            return False
+        return True
 
 
 @dataclass
 class _Counts:
     results: int = 0
-    already: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     first_ts: int | None = None
     last_ts: int | None = None
@@ -166,11 +194,11 @@ class _Run:
     """The replay loop's state: the cycle being filled and at most two in flight."""
 
     def __init__(
-        self, settings: InferenceSettings, detector: Detector, output: str, stream: str,
+        self, settings: ReplaySettings, detector: Detector, output: str, stream: str,
         done: set[FrameKey], total: int, show_progress: bool,
     ) -> None:
         self._stream = stream
-        self._done = done
+        self._filter = FrameFilter(done)
         self._info = detector.info
         self._output = output
         self._publisher = ResultPublisher(settings, output)  # first: it may be refused
@@ -192,8 +220,7 @@ class _Run:
         item = read_frame(inbound, self._stream)
         if isinstance(item, Rejected):
             self._reject(item)
-        elif (item.coords.partition, item.coords.offset) in self._done:
-            self._counts.already += 1
+        elif not self._filter.wanted(item):
             self._bar.update(1)
         else:
             self._cycle.append(item)
@@ -217,9 +244,10 @@ class _Run:
         return ReplaySummary(
             stream=self._stream, model_id=self._info.model_id,
             model_version=self._info.version, output=self._output, frames=frames,
-            results=c.results, already=c.already, rejected=dict(c.rejected),
+            results=c.results, already=self._filter.already, rejected=dict(c.rejected),
             missing=frames - c.read,
             seconds=seconds, setup_seconds=setup_s, recorded_seconds=self._recorded_s(),
+            copies=self._filter.copies,
         )
 
     def _submit(self) -> None:

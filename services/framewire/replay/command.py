@@ -15,7 +15,7 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from framewire.inference.replay_run import ReplaySummary
+    from framewire.replay.run import ReplaySummary
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,14 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from framewire.core.config import load_settings
-    from framewire.inference.replay_range import TimeWindow, parse_time
-    from framewire.inference.replay_run import ReplayRequest, run_replay
-    from framewire.inference.settings import FreshnessPolicy, InferenceSettings
+    from framewire.replay.run import ReplayRequest, run_replay
+    from framewire.replay.settings import ReplaySettings
+    from framewire.replay.window import TimeWindow, parse_time
 
     window = TimeWindow(parse_time(args.start, "--from"), parse_time(args.end, "--to"))
-    overrides = {"freshness": FreshnessPolicy.NONE, "http_port": -1,
-                 "performance_hint": args.performance_hint}
-    settings = load_settings(InferenceSettings, **overrides, **_model(args))
+    settings = load_settings(ReplaySettings, performance_hint=args.performance_hint, **_model(args))
     request = ReplayRequest(args.stream, window, args.output)
     summary = run_replay(settings, request, show_progress=not args.no_progress)
     sys.stdout.write(format_summary(summary, window))
@@ -73,6 +71,8 @@ def format_summary(s: ReplaySummary, window: object) -> str:
         f"results  {s.results} written, {s.already} already in the output, "
         f"{rejected} rejected" + (f" ({reasons})" if reasons else "")
         + (f", {s.missing} offsets held no frame" if s.missing else ""),
+        f"copies   {s.copies} frame(s) in the topic twice (same sequence and capture time), "
+        "skipped",
         f"time     {s.seconds:.2f} s (+{s.setup_seconds:.2f} s set-up): {speed}, "
         f"{fps:.1f} frames/s",
     ]

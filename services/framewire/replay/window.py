@@ -12,8 +12,9 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from framewire.core.catalog import classify
 from framewire.core.errors import ConfigError, FramewireError
-from framewire.core.topics import Topics
+from framewire.core.topics import TopicKind, Topics
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Epoch milliseconds before this (March 1973) are almost surely epoch seconds.
@@ -166,9 +167,8 @@ def check_output_topic(name: str, topics: Topics) -> str:
             f"--output {name!r} is not a legal Kafka topic name (letters, digits, '.', '_', "
             f"'-'; at most {_TOPIC_MAX_LEN} characters)"
         )
-    fixed = {topics.streams, topics.status, topics.stats, topics.alerts, topics.drops, topics.dlq}
-    is_frames = name.startswith(f"{topics.prefix}frames.")
-    if name in fixed or is_frames or re.match(topics.results_pattern, name):
+    is_frames = name.startswith(f"{topics.prefix}{TopicKind.FRAMES}.")
+    if is_frames or classify(topics, name) is not None:
         raise ConfigError(
             f"--output {name!r} is a live framewire topic; a replay writes to its own topic, "
             f"e.g. {topics.prefix}results.<stream>.<label>"

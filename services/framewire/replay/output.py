@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 
-from confluent_kafka import KafkaException, Message
+from confluent_kafka import KafkaError, KafkaException, Message
 from confluent_kafka.admin import AdminClient
 
 from framewire.core.admin import ensure_topics, results_topic
@@ -21,16 +22,20 @@ from framewire.core.config import KafkaSettings
 from framewire.core.errors import DecodeError, KafkaUnavailableError
 from framewire.core.history import history_consumer, read_topic
 from framewire.core.kafka import make_producer
-from framewire.inference.records import Processed
-from framewire.inference.replay_io import FrameKey
-from framewire.inference.settings import InferenceSettings
-from framewire.inference.txn import TransactionAborted, TxnPublisher
+from framewire.models.perframe.records import Processed
+from framewire.models.perframe.wire import result_value
+from framewire.replay.frames import FrameKey
+from framewire.replay.settings import ReplaySettings
 
 log = logging.getLogger(__name__)
 
 # worker_id of replayed results, so a reader can tell them from live ones.
 REPLAY_WORKER = "replay"
 _PUBLISH_ATTEMPTS = 3
+_COORDINATOR_NOT_READY = frozenset({
+    KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+})
 
 
 def prepare_output(kafka: KafkaSettings, admin: AdminClient, output: str, stream: str) -> bool:
@@ -78,40 +83,59 @@ def _result_key(msg: Message, frames_topic: str, model_id: str, version: str) ->
 
 
 class ResultPublisher:
-    """The inference service's transactional publisher, pointed at the output topic.
+    """A transactional producer writing one replay's results to its output topic.
 
-    Built once per replay; KafkaUnavailableError when transactions cannot be initialised.
+    Built once per replay (its transactional id is derived from the output topic: an older
+    replay still writing there is fenced); KafkaUnavailableError when transactions cannot
+    be initialised.
     """
 
-    def __init__(self, settings: InferenceSettings, output: str) -> None:
+    def __init__(self, settings: ReplaySettings, output: str) -> None:
         kafka = settings.kafka
+        self._output = output
+        self._timeout_s = max(10.0, kafka.connect_timeout_s)
         self._producer = make_producer(
-            kafka, transactional_id=f"{settings.group}.replay.{output}", **{
+            kafka, transactional_id=f"{settings.transactional_id}.{output}", **{
                 "client.id": "fw-replay",
                 "transaction.timeout.ms": settings.transaction_timeout_ms,
             },
         )
-        self._txn = TxnPublisher(
-            self._producer, lambda: None, kafka.topics, worker_id=REPLAY_WORKER,
-            dlq_max_value_bytes=0, timeout_s=max(10.0, kafka.connect_timeout_s),
-            results_topic=output,
-        )
-        self._txn.init()  # fences an older replay still writing to the same topic
+        self._register()
+
+    def _register(self) -> None:
+        # A broker just started answers "not coordinator" until its transaction log has
+        # loaded; librdkafka leaves retrying those to the caller.
+        deadline = time.monotonic() + self._timeout_s
+        while True:
+            try:
+                self._producer.init_transactions(self._timeout_s)
+                return
+            except KafkaException as exc:
+                error = exc.args[0]
+                if time.monotonic() >= deadline or not (
+                        error.retriable() or error.code() in _COORDINATOR_NOT_READY):
+                    raise KafkaUnavailableError(f"cannot initialise transactions: {exc}") from None
+                time.sleep(0.5)
 
     def publish(self, processed: list[Processed]) -> None:
         """Commit one cycle's results; an aborted transaction is written again."""
         for attempt in range(_PUBLISH_ATTEMPTS):
             try:
-                self._txn.publish(processed, [], [], {})
+                self._producer.begin_transaction()
+                for p in processed:
+                    self._producer.produce(self._output, result_value(p, REPLAY_WORKER),
+                                           p.frame.stream_id.encode())
+                self._producer.commit_transaction(self._timeout_s)
                 return
-            except TransactionAborted as exc:
-                if attempt == _PUBLISH_ATTEMPTS - 1:
+            except KafkaException as exc:
+                error = exc.args[0]
+                if not error.txn_requires_abort() or attempt == _PUBLISH_ATTEMPTS - 1:
                     raise KafkaUnavailableError(
-                        f"results could not be committed ({exc}); what was committed stays, "
-                        "run the same replay again to finish it"
+                        f"results could not be committed to {self._output} ({error}); what was "
+                        "committed stays, run the same replay again to finish it"
                     ) from None
-                log.warning("transaction aborted, writing the cycle again: %s", exc)
+                log.warning("transaction aborted, writing the cycle again: %s", error)
+                self._producer.abort_transaction(self._timeout_s)
 
     def close(self) -> None:
-        self._txn.close()
         self._producer.flush(5.0)

@@ -14,8 +14,8 @@ from confluent_kafka.admin import AdminClient, OffsetSpec
 from framewire.core.config import KafkaSettings
 from framewire.core.errors import KafkaUnavailableError
 from framewire.core.history import UnknownTopicError, history_consumer, partitions_of, read_ranges
-from framewire.inference.records import Coords, Inbound
-from framewire.inference.replay_range import PartitionRange, PartitionState, TimeWindow
+from framewire.models.perframe.records import Coords, Inbound
+from framewire.replay.window import PartitionRange, PartitionState, TimeWindow
 
 # (source partition, source offset) of a frame of the replayed topic.
 FrameKey = tuple[int, int]
@@ -84,7 +84,7 @@ class FramesHistory:
 
 
 def inbound_of(msg: Message) -> Inbound:
-    """A consumed frames record as the inference service's in-process record."""
+    """A consumed frames record as the per-frame path's in-process record."""
     headers = tuple((str(h[0]), _as_bytes(h[1]) or b"") for h in msg.headers() or ())
     coords = Coords(str(msg.topic()), int(msg.partition() or 0), int(msg.offset() or 0))
     return Inbound(coords, _as_bytes(msg.key()), msg.value(), headers, int(msg.timestamp()[1]))
