@@ -1,7 +1,8 @@
 """``framewire compare A B``: how far model B agrees with model A on the same frames.
 
 Both topics hold DetectionResults; frames are matched by their source coordinates
-(topic, partition, offset), so a replay and the live run line up exactly. Prints a table of
+(topic, partition, offset), so a replay and the live run line up exactly. The result of a
+frame copy (the same frame written twice to its topic) is skipped and counted. Prints a table of
 per-class counts and IoU-matched precision/recall of B against A, optionally a PNG plot.
 """
 
@@ -12,7 +13,9 @@ import sys
 from collections.abc import Sequence
 
 from framewire.core.agreement import Agreement, FrameKey, compare, fold_case
+from framewire.core.config import KafkaSettings
 from framewire.core.records import Box, Detection
+from framewire.v1.detection_pb2 import DetectionResult
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,23 +29,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load_results(settings: object, topic: str) -> dict[FrameKey, Sequence[Detection]]:
-    """Every result on ``topic`` keyed by its frame's coordinates (the last one wins)."""
-    from framewire.core.codec import DetectionResult, decode
+class ResultsByFrame:
+    """Results of one topic keyed by their frame's coordinates (the last one wins), minus
+    the results of a frame copy: a frame in its topic twice (same sequence and capture
+    time, ``core/dedup.py``) is one frame, compared once, at its first offset. Pure logic;
+    ``add`` is called per result in topic order."""
+
+    def __init__(self) -> None:
+        self.frames: dict[FrameKey, Sequence[Detection]] = {}
+        self.copies = 0
+        self._first: dict[tuple[str, int, int, int], int] = {}
+
+    def add(self, result: DetectionResult) -> None:
+        identity = (result.source_topic, result.source_partition, result.frame_sequence,
+                    result.capture_time_ns)
+        first = self._first.setdefault(identity, result.source_offset)
+        if first != result.source_offset:
+            self.copies += 1
+            return
+        self.frames[(result.source_topic, result.source_partition, result.source_offset)] = [
+            Detection(d.class_id, d.label, d.score, Box(d.box.xmin, d.box.ymin, d.box.xmax, d.box.ymax))
+            for d in result.detections
+        ]
+
+
+def load_results(settings: KafkaSettings, topic: str) -> ResultsByFrame:
+    """Every result on ``topic``, by frame."""
+    from framewire.core.codec import decode
     from framewire.core.history import history_consumer, read_topic
 
-    consumer = history_consumer(settings)  # type: ignore[arg-type]
-    out: dict[FrameKey, Sequence[Detection]] = {}
+    consumer = history_consumer(settings)
+    out = ResultsByFrame()
     try:
         for msg in read_topic(consumer, topic):
-            result = decode(
-                DetectionResult, msg.value(), topic=topic, partition=msg.partition(), offset=msg.offset()
-            )
-            key = (result.source_topic, result.source_partition, result.source_offset)
-            out[key] = [
-                Detection(d.class_id, d.label, d.score, Box(d.box.xmin, d.box.ymin, d.box.xmax, d.box.ymax))
-                for d in result.detections
-            ]
+            out.add(decode(DetectionResult, msg.value(), topic=topic, partition=msg.partition(),
+                           offset=msg.offset()))
     finally:
         consumer.close()
     return out
@@ -67,6 +88,12 @@ def format_table(agreement: Agreement, name_a: str, name_b: str) -> str:
             f"{pct(c.precision):>10} {pct(c.recall):>8}"
         )
     return "\n".join(rows) + "\n"
+
+
+def copies_line(copies_a: int, copies_b: int) -> str:
+    """Results of frame copies left out, printed after the table."""
+    return (f"frame copies skipped (a frame in its topic twice, compared once): "
+            f"A {copies_a}, B {copies_b}\n")
 
 
 def plot(agreement: Agreement, path: str) -> None:
@@ -94,17 +121,19 @@ def plot(agreement: Agreement, path: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from framewire.core.config import KafkaSettings, load_settings
+    from framewire.core.config import load_settings
 
     if not 0 < args.iou <= 1:
         sys.stderr.write("error: --iou must be in (0, 1]\n")
         return 2
     settings = load_settings(KafkaSettings)
-    a, b = load_results(settings, args.topic_a), load_results(settings, args.topic_b)
+    loaded_a, loaded_b = load_results(settings, args.topic_a), load_results(settings, args.topic_b)
+    a, b = loaded_a.frames, loaded_b.frames
     if args.ignore_case:
         a, b = fold_case(a), fold_case(b)
     agreement = compare(a, b, args.iou)
     sys.stdout.write(format_table(agreement, args.topic_a, args.topic_b))
+    sys.stdout.write(copies_line(loaded_a.copies, loaded_b.copies))
     if args.plot:
         plot(agreement, args.plot)
         sys.stdout.write(f"plot written to {args.plot}\n")
