@@ -56,6 +56,16 @@ class FrameItem:
         return self.inbound.coords
 
 
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A message that cannot be processed; published as a dead letter."""
+
+    inbound: Inbound
+    kind: RejectKind
+    message: str
+    stream_id: str | None = None
+
+
 class RejectKind(StrEnum):
     """Why a message went to the dead-letter queue (``DeadLetter.error_kind``)."""
 
@@ -66,16 +76,6 @@ class RejectKind(StrEnum):
     ABSURD_SIZE = "absurd_size"
     CORRUPT_JPEG = "corrupt_jpeg"
     INFERENCE_ERROR = "inference_error"
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    """A message that cannot be processed; published as a dead letter."""
-
-    inbound: Inbound
-    kind: RejectKind
-    message: str
-    stream_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

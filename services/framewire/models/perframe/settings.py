@@ -12,10 +12,6 @@ from enum import StrEnum
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# framewire.models.engine.Precision's values (not imported: settings load without OpenVINO).
-PRECISIONS = ("auto", "bf16", "f32", "f16", "int8")
-
-
 class EngineMode(StrEnum):
     """How the worker runs the model."""
 
@@ -26,6 +22,10 @@ class EngineMode(StrEnum):
     LATENCY = "latency"
     # Several requests in flight, one per core: most frames per second.
     THROUGHPUT = "throughput"
+
+
+# framewire.models.engine.Precision's values (not imported: settings load without OpenVINO).
+PRECISIONS = ("auto", "bf16", "f32", "f16", "int8")
 
 
 class DetectorSettings(BaseSettings):
