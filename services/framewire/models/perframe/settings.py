@@ -12,6 +12,7 @@ from enum import StrEnum
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+
 class EngineMode(StrEnum):
     """How the worker runs the model."""
 
