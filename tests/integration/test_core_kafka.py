@@ -169,6 +169,35 @@ def test_kafka_console_tools_read_our_topic(kafka_settings, monkeypatch):
     assert "Processed a total of 5 messages" in consumed.stderr
 
 
+def test_console_consumer_output_passes_through_byte_for_byte(kafka_settings, monkeypatch):
+    # Given a frame on a frames topic whose JPEG payload is not valid UTF-8
+    import cv2
+    import numpy as np
+
+    ok, jpeg = cv2.imencode(".jpg", np.random.default_rng(7).integers(0, 255, (48, 64, 3), np.uint8))
+    assert ok
+    data = jpeg.tobytes()
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+    topic = kafka_settings.topics.frames("rawbytes")
+    ensure_topics(make_admin(kafka_settings), stream_topics(kafka_settings.topics, "rawbytes", TopicPolicy()))
+    value = encode(Frame(stream_id="rawbytes", sequence=1, encoding=Frame.ENCODING_JPEG, data=data))
+    producer = make_producer(kafka_settings)
+    producer.produce(topic, key=b"rawbytes", value=value)
+    assert producer.flush(10) == 0
+    monkeypatch.setenv("FW_KAFKA_BOOTSTRAP", kafka_settings.bootstrap)
+    # When the console consumer prints it with its default deserializer and formatter
+    consumed = subprocess.run(
+        [sys.executable, "-m", "framewire.cli", "kafka", "tool", "console-consumer", "--topic", topic,
+         "--from-beginning", "--max-messages", "1", "--timeout-ms", "20000"],
+        capture_output=True, timeout=120, check=False,
+    )
+    # Then the command succeeds and its stdout holds the record's value unchanged
+    assert consumed.returncode == 0, consumed.stderr.decode(errors="replace")
+    assert consumed.stdout == value + b"\n"
+    assert b"Processed a total of 1 messages" in consumed.stderr
+
+
 def test_unreachable_broker_fails_fast_naming_the_address():
     # Given a bootstrap address where nothing listens
     settings = KafkaSettings(bootstrap="127.0.0.1:1", connect_timeout_s=3)

@@ -78,10 +78,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(f"Kafka broker running (pid {pid}) at {broker.bootstrap}\n")
         return 0
     main_class, tool_args = tool_command(args.name, list(args.tool_args), _bootstrap(broker))
-    proc = broker.run_tool(main_class, *tool_args, timeout_s=3600)
-    sys.stdout.write(proc.stdout)
-    sys.stderr.write(proc.stderr)
-    return proc.returncode
+    sys.stdout.flush()
+    return broker.run_tool(main_class, *tool_args)
 
 
 def _bootstrap(broker: LocalBroker) -> str:

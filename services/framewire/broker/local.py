@@ -253,17 +253,20 @@ class LocalBroker:
                 time.sleep(0.05)
             self.pid_file.unlink(missing_ok=True)
 
-    def run_tool(
-        self, main_class: str, *args: str, timeout_s: float = 120.0
-    ) -> subprocess.CompletedProcess[str]:
-        """Run one of Kafka's own command-line tools from the same classpath."""
+    def run_tool(self, main_class: str, *args: str, timeout_s: float | None = None) -> int:
+        """Run one of Kafka's own command-line tools from the same classpath; its exit code.
+
+        Called by ``framewire kafka tool``. The tool inherits this process's stdin, stdout and
+        stderr: a console consumer prints record values as raw bytes (protobuf, JPEG), which
+        must reach the caller unchanged and as they come, not decoded as text at the end.
+        """
         self.home.mkdir(parents=True, exist_ok=True)
         tools_log4j = self.home / "log4j2.properties"
         if not tools_log4j.exists():
             tools_log4j.write_text(_LOG4J2_PROPERTIES)
         cmd = self._java_cmd(main_class, *args)
         cmd[1:3] = ["-Xmx256m", "-Xms64m"]
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
+        return subprocess.run(cmd, timeout=timeout_s, check=False).returncode
 
 
 def _alive(pid: int) -> bool:
