@@ -104,12 +104,12 @@ class Topics:
     @property
     def frames_pattern(self) -> str:
         """librdkafka regex subscription (leading ``^``) matching every frames topic."""
-        return "^" + re.escape(f"{self.prefix}frames.") + r"[A-Za-z0-9][A-Za-z0-9_-]*$"
+        return "^" + re.escape(f"{self.prefix}{TopicKind.FRAMES}.") + _STREAM_ID_RE.pattern[1:]
 
     @property
     def results_pattern(self) -> str:
         """Regex matching live result topics (not replay outputs, which carry a dot)."""
-        return "^" + re.escape(f"{self.prefix}results.") + r"[A-Za-z0-9][A-Za-z0-9_-]*$"
+        return "^" + re.escape(f"{self.prefix}{TopicKind.RESULTS}.") + _STREAM_ID_RE.pattern[1:]
 
     def stream_of(self, topic: str) -> str | None:
         """The stream id of a per-stream frames or results topic, or None."""

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from framewire.core.agreement import Agreement, FrameKey, compare, fold_case
 from framewire.core.config import KafkaSettings
 from framewire.core.records import Box, Detection
+from framewire.replay.wire import message_type
 from framewire.v1.detection_pb2 import DetectionResult
 
 
@@ -127,6 +128,15 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write("error: --iou must be in (0, 1]\n")
         return 2
     settings = load_settings(KafkaSettings)
+    for topic in (args.topic_a, args.topic_b):
+        try:
+            kind = message_type(topic, settings.topic_prefix)
+        except ValueError as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            return 2
+        if kind is not DetectionResult:
+            sys.stderr.write(f"error: {topic} holds no results (compare reads results topics)\n")
+            return 2
     loaded_a, loaded_b = load_results(settings, args.topic_a), load_results(settings, args.topic_b)
     a, b = loaded_a.frames, loaded_b.frames
     if args.ignore_case:
