@@ -5,6 +5,11 @@ and which readers must read it ``read_committed``. Everything that creates, clas
 decodes a framewire topic asks here: ``ensure_topics``' specs (``core.admin``), the
 aggregator's topology, the dashboard's consumer, ``tail``/``compare``/``replay`` and the
 codec's ``decode_value``. Pure data: no Kafka client is imported.
+
+Not catalogued: topics private to one service, which no other part reads: the gateways'
+``<prefix>gateway.slots`` (partitions only, for the group that spreads streams over gateway
+replicas; ``gateway/slots.py``) and the aggregator's faust topics (observations, table
+changelogs; ``aggregator/topology.py``).
 """
 
 from __future__ import annotations
