@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from framewire.core.config import KafkaSettings
-from framewire.core.metrics import serve_metrics
+from framewire.core.probes import serve_probes
 from framewire.gateway.settings import AssignmentMode, GatewaySettings
 from framewire.gateway.testing import (
     GatewayThread,
@@ -75,9 +75,10 @@ def run(kafka_bootstrap, tmp_path_factory):
             wait_until(lambda: all(capture_span_s(reader.snapshot(s)) >= PACING_SPAN_S
                                    for s in GOOD), 30)
             wait_until(lambda: all(reader.last_status(s) for s in BAD), 5)
-            metrics_port = free_port()
-            serve_metrics(metrics_port, "127.0.0.1")
-            metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+            probes = serve_probes(free_port(), "127.0.0.1")
+            assert probes is not None
+            metrics = httpx.get(f"http://127.0.0.1:{probes.port}/metrics").text
+            probes.stop()
             running = gateway.streams()
         reader.close()
     return reader, metrics, running

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 from prometheus_client import CollectorRegistry, generate_latest
@@ -139,10 +140,15 @@ def test_running_aggregator_exports_every_metric_it_is_referenced_by(kafka_setti
             return "framewire_aggregator_window_fps{" in text and "dead_letters_total{" in text
 
         wait_for(scraped_enough, 30, "aggregator metrics after traffic")
-        # When /metrics is scraped
+        # When /metrics is scraped, and the probes beside it are asked
         names = exported(aggregator.metrics_text())
+        probes = {path: httpx.get(f"http://127.0.0.1:{aggregator.metrics_port}{path}", timeout=5)
+                  for path in ("/healthz", "/readyz")}
     finally:
         aggregator.stop()
+    # Then the running aggregator is live and ready on the same port as its metrics
+    assert {p: r.status_code for p, r in probes.items()} == {"/healthz": 200, "/readyz": 200}
+    assert probes["/readyz"].json()["status"] == "ready"
     # Then every aggregator and energy metric used by the dashboard and rules is there
     wanted = referenced("aggregator")
     assert wanted, "the dashboard should use aggregator metrics"

@@ -85,6 +85,18 @@ def test_pods_are_non_root_read_only_and_probed(name):
                     assert container[probe]["httpGet"]["port"] in ports
 
 
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_every_service_is_probed_on_the_same_paths(name):
+    # Given the rendered workloads / Then liveness is /healthz and readiness /readyz for each
+    for deployment in workloads_of(rendered(name)):
+        for container in deployment["spec"]["template"]["spec"]["containers"]:
+            paths = {p: container[p]["httpGet"]["path"] for p in
+                     ("startupProbe", "livenessProbe", "readinessProbe") if p in container}
+            where = f"{name}: {deployment['metadata']['name']}"
+            assert paths == {"startupProbe": "/healthz", "livenessProbe": "/healthz",
+                             "readinessProbe": "/readyz"}, where
+
+
 def test_dev_scenario_has_one_plain_kafka_node_and_no_optional_features():
     objs = rendered("dev")
     # Then a one-node KRaft cluster without auth backs the services

@@ -76,6 +76,15 @@ def test_framewire_services_match_the_code(model):
     assert {"models", "gateway", "inference", "aggregator", "dashboard"} <= commands <= set(COMMANDS)
 
 
+def test_every_framewire_service_is_healthchecked_on_its_readiness_probe(model):
+    # Given the services running the framewire image / Then each healthcheck asks /readyz
+    names = {w.where.removeprefix("compose service ") for w in compose_workloads(model)}
+    assert names >= {"models", "gateway", "inference", "aggregator", "dashboard"}
+    for name in names:
+        probe = " ".join(model["services"][name]["healthcheck"]["test"])
+        assert re.search(r"http://127\.0\.0\.1:\d+/readyz'", probe), (name, probe)
+
+
 def test_prometheus_scrapes_every_framewire_service_on_its_metrics_port(model):
     assert compose.scrape_problems(model, COMPOSE_DIR / "prometheus" / "prometheus.yml") == []
 

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from framewire.core.errors import ConfigError
-from framewire.inference.health import Health, HealthServer
+from framewire.core.probes import ProbeServer
+from framewire.inference.health import Health
 from framewire.inference.main import add_arguments, settings_from
 from framewire.inference.metrics import InferenceMetrics
 from framewire.inference.modelwatch import ModelWatcher
@@ -76,7 +77,8 @@ def test_default_worker_id_is_stable_and_legal() -> None:
 @pytest.fixture
 def served() -> Iterator[tuple[Health, InferenceMetrics, str]]:
     health, metrics = Health(stall_after_s=60), InferenceMetrics()
-    server = HealthServer(health, metrics.registry, "127.0.0.1", 0)
+    server = ProbeServer("127.0.0.1", 0, live=health.live_check, ready=health.ready_check,
+                         registry=metrics.registry)
     server.start()
     yield health, metrics, f"http://127.0.0.1:{server.port}"
     server.stop()

@@ -97,6 +97,33 @@ def test_unknown_model_is_a_404_error(zoo_server: ModelServer) -> None:
         load_from_server(zoo_server.info_url, "nope")
 
 
+def scraped(base: str, sample: str) -> float:
+    """The value of one sample (name and labels) in the server's /metrics, 0 when absent."""
+    for line in httpx.get(f"{base}/metrics").text.splitlines():
+        if line.startswith(sample + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_probes_and_metrics_count_requests_bytes_and_errors(zoo_server: ModelServer) -> None:
+    base = zoo_server.base_url
+    sent = f'framewire_models_bytes_served_total{{model="{MODEL}"}}'
+    files_ok = 'framewire_models_requests_total{route="files",status="200"}'
+    missing = 'framewire_models_requests_total{route="models",status="404"}'
+    before = {s: scraped(base, s) for s in (sent, files_ok, missing)}
+    # Given a served zoo, probed like every service
+    assert httpx.get(f"{base}/healthz").json()["status"] == "ok"
+    assert httpx.get(f"{base}/readyz").json() == {"status": "ready", "detail": "3 models"}
+    # When a model file is downloaded and an unknown model asked for
+    size = len(httpx.get(f"{base}/files/{MODEL}").content)
+    assert httpx.get(f"{base}/models/nope").status_code == 404
+    # Then /metrics counts the bytes sent for that model and the requests by route and status
+    assert scraped(base, sent) - before[sent] == size > 0
+    assert scraped(base, files_ok) - before[files_ok] == 1
+    assert scraped(base, missing) - before[missing] == 1
+    assert "# TYPE framewire_models_errors_total counter" in httpx.get(f"{base}/metrics").text
+
+
 def test_malformed_json_is_refused(rogue_server: Callable) -> None:
     base = rogue_server({f"/models/{MODEL}": (200, {}, b"{not json", None)})
     with pytest.raises(ModelError, match="malformed JSON"):

@@ -52,17 +52,17 @@ def _serve(settings: AggregatorSettings, rules: tuple[Rule, ...]) -> int:
 
     from framewire.aggregator.app import build_app
     from framewire.aggregator.topology import prepare_topics, result_topics
-    from framewire.aggregator.views import register_views
+    from framewire.aggregator.views import readiness, register_views
     from framewire.core.energy import register_energy_metrics
     from framewire.core.kafka import check_reachable
-    from framewire.core.metrics import serve_metrics
+    from framewire.core.probes import serve_probes
 
     check_reachable(settings.kafka)
     prepare_topics(settings)
     runtime = build_app(settings, rules, result_topics(settings))
     register_views(runtime)
     register_energy_metrics("aggregator")
-    serve_metrics(settings.metrics_port)
+    serve_probes(settings.metrics_port, ready=lambda: readiness(runtime))
     worker = faust.Worker(
         runtime.app,
         loglevel=logging.getLevelName(logging.getLogger().level),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -10,44 +11,44 @@ from framewire.aggregator.alerts import AlertEvent, AlertTransition
 from framewire.aggregator.engine import Outcome
 from framewire.aggregator.observations import ResultSeen, Tick
 from framewire.aggregator.stats import WindowKind, WindowStats
-from framewire.core.metrics import LATENCY_BUCKETS
+from framewire.core.metrics import LATENCY_BUCKETS, metric_name
 
-P = "framewire_aggregator_"
+_name = partial(metric_name, "aggregator")
 _LAG_BUCKETS = (*LATENCY_BUCKETS, 30.0, 60.0)
 
-RESULTS = Counter(P + "results_total", "Inference results counted in windows", ["stream"])
-DETECTIONS = Counter(P + "detections_total", "Detections counted, by label", ["stream", "label"])
+RESULTS = Counter(_name("results_total"), "Inference results counted in windows", ["stream"])
+DETECTIONS = Counter(_name("detections_total"), "Detections counted, by label", ["stream", "label"])
 FRAMES_DROPPED = Counter(
-    P + "frames_dropped_total", "Frames reported dropped (drop records), by reason", ["stream", "reason"]
+    _name("frames_dropped_total"), "Frames reported dropped (drop records), by reason", ["stream", "reason"]
 )
 REJECTED = Counter(
-    P + "rejected_total", "Results and drops not counted in any window, by reason", ["stream", "reason"]
+    _name("rejected_total"), "Results and drops not counted in any window, by reason", ["stream", "reason"]
 )
-DEAD_LETTERS = Counter(P + "dead_letters_total", "Malformed messages sent to the DLQ", ["kind"])
+DEAD_LETTERS = Counter(_name("dead_letters_total"), "Malformed messages sent to the DLQ", ["kind"])
 RESULT_LATENCY = Histogram(
-    P + "result_latency_seconds",
+    _name("result_latency_seconds"),
     "Capture to result latency of counted results",
     ["stream"],
     buckets=_LAG_BUCKETS,
 )
-WINDOW_FPS = Gauge(P + "window_fps", "Results per second in the last closed window", ["stream", "window"])
+WINDOW_FPS = Gauge(_name("window_fps"), "Results per second in the last closed window", ["stream", "window"])
 WINDOW_LATENCY = Gauge(
-    P + "window_latency_seconds",
+    _name("window_latency_seconds"),
     "Capture to result latency quantile in the last closed tumbling window",
     ["stream", "quantile"],
 )
-STATS_PUBLISHED = Counter(P + "stats_published_total", "Window stats published", ["window"])
+STATS_PUBLISHED = Counter(_name("stats_published_total"), "Window stats published", ["window"])
 ALERTS_FIRING = Gauge(
-    P + "alerts_firing", "1 while a rule fires for a stream", ["rule", "stream", "severity"]
+    _name("alerts_firing"), "1 while a rule fires for a stream", ["rule", "stream", "severity"]
 )
-ALERT_TRANSITIONS = Counter(P + "alert_transitions_total", "Alert events published", ["rule", "state"])
+ALERT_TRANSITIONS = Counter(_name("alert_transitions_total"), "Alert events published", ["rule", "state"])
 EVENT_LAG = Gauge(
-    P + "event_lag_seconds", "Wall clock minus capture time of the last result counted", ["stream"]
+    _name("event_lag_seconds"), "Wall clock minus capture time of the last result counted", ["stream"]
 )
 CONSUMER_LAG = Gauge(
-    P + "consumer_lag_messages", "Messages behind the high watermark, per consumed topic", ["topic"]
+    _name("consumer_lag_messages"), "Messages behind the high watermark, per consumed topic", ["topic"]
 )
-TICK_SECONDS = Histogram(P + "tick_seconds", "Time to tick every stream once", buckets=LATENCY_BUCKETS)
+TICK_SECONDS = Histogram(_name("tick_seconds"), "Time to tick every stream once", buckets=LATENCY_BUCKETS)
 
 
 def record(obs: Any, outcome: Outcome, now: float) -> None:

@@ -4,6 +4,9 @@ GET /stats/            last published windows of every stream on this worker
 GET /stats/{stream}/   last published and still-filling windows of one stream
 GET /alerts/           alerts firing now, and the loaded rules
 GET /ready/            200 once tables are recovered and partitions assigned, else 503
+
+The same readiness is ``/readyz`` on the metrics port, with ``/healthz`` and ``/metrics``
+(``core.probes``): the probes the chart and compose use.
 """
 
 from __future__ import annotations
@@ -36,6 +39,18 @@ def register_views(runtime: Runtime) -> None:
 
     @app.page("/ready/")
     async def ready(self: Any, request: Any) -> Any:
-        recovered = app.tables.recovery.completed.is_set()  # type: ignore[attr-defined]
-        ok = recovered and not app.rebalancing and bool(app.consumer.assignment())
-        return self.json({"ready": ok, "recovered": recovered}, status=200 if ok else 503)
+        ok, reason = readiness(runtime)
+        body = {"ready": ok, "recovered": reason != "recovering tables", "reason": reason}
+        return self.json(body, status=200 if ok else 503)
+
+
+def readiness(runtime: Runtime) -> tuple[bool, str]:
+    """Ready once tables are recovered and partitions assigned; read by both readiness probes."""
+    app = runtime.app
+    if not app.tables.recovery.completed.is_set():  # type: ignore[attr-defined]
+        return False, "recovering tables"
+    if app.rebalancing:
+        return False, "rebalancing"
+    if not app.consumer.assignment():
+        return False, "no partitions assigned"
+    return True, "ready"

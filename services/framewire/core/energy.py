@@ -113,17 +113,21 @@ def register_energy_metrics(service: str, meter: EnergyMeter | None = None) -> E
     from prometheus_client import REGISTRY
     from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+    from framewire.core.metrics import metric_name
+
     active = meter or EnergyMeter()
 
     class _Collector:
         def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
             active.sample()
             available = GaugeMetricFamily(
-                "framewire_energy_rapl_available", "1 when RAPL counters are readable", labels=["service"]
+                metric_name("energy", "rapl_available"),
+                "1 when RAPL counters are readable",
+                labels=["service"],
             )
             available.add_metric([service], 1.0 if active.available else 0.0)
             joules = CounterMetricFamily(
-                "framewire_energy_joules",
+                metric_name("energy", "joules"),
                 "RAPL energy attributed to this process by its share of busy CPU time",
                 labels=["service", "zone"],
             )

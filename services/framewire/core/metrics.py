@@ -1,18 +1,17 @@
-"""Prometheus helpers: one registry per process and a /metrics HTTP server.
+"""Prometheus naming and buckets shared by every service (``core.probes`` serves /metrics).
 
-Metric names start with ``framewire_``; labels are bounded (stream id, reason, model),
-never per-frame values.
+Metric names are ``framewire_<service>_<name>``, built by ``metric_name``; labels are bounded
+(stream id, reason, model), never per-frame values.
 """
 
 from __future__ import annotations
 
-import logging
-
-from prometheus_client import start_http_server
-
-log = logging.getLogger(__name__)
-
 NAMESPACE = "framewire"
+
+
+def metric_name(service: str, name: str) -> str:
+    """The full name of one of a service's metrics; called where the metric is declared."""
+    return f"{NAMESPACE}_{service}_{name}"
 
 # Buckets in seconds for per-frame latencies: from 1 ms to 10 s.
 LATENCY_BUCKETS = (
@@ -34,10 +33,3 @@ LATENCY_BUCKETS = (
     10.0,
 )
 
-
-def serve_metrics(port: int, addr: str = "0.0.0.0") -> None:
-    """Expose the default registry on ``http://addr:port/metrics``; called once from main()."""
-    if port <= 0:
-        return
-    start_http_server(port, addr=addr)
-    log.info("metrics on http://%s:%s/metrics", addr, port)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import contextlib
 import threading
 from enum import Enum
+from functools import partial
 
 from prometheus_client import Counter, Histogram
 
-from framewire.core.metrics import LATENCY_BUCKETS, NAMESPACE
+from framewire.core.metrics import LATENCY_BUCKETS, metric_name
 from framewire.v1.ops_pb2 import DropRecord
 
 
@@ -29,18 +30,14 @@ class DropReason(Enum):
         return self.name.lower()
 
 
-FRAMES_READ = Counter("frames_read", "Frames read from sources", ["stream"],
-                      namespace=NAMESPACE, subsystem="gateway")
-FRAMES_PUBLISHED = Counter("frames_published", "Frames acknowledged by Kafka", ["stream"],
-                           namespace=NAMESPACE, subsystem="gateway")
-FRAMES_DROPPED = Counter("frames_dropped", "Frames read but not published", ["stream", "reason"],
-                         namespace=NAMESPACE, subsystem="gateway")
-BYTES_PUBLISHED = Counter("bytes_published", "JPEG bytes acknowledged by Kafka", ["stream"],
-                          namespace=NAMESPACE, subsystem="gateway")
-RECONNECTS = Counter("reconnects", "Source reconnect attempts", ["stream"],
-                     namespace=NAMESPACE, subsystem="gateway")
-ENCODE_SECONDS = Histogram("encode_seconds", "Resize + JPEG encode time per frame", ["stream"],
-                           namespace=NAMESPACE, subsystem="gateway", buckets=LATENCY_BUCKETS)
+_name = partial(metric_name, "gateway")
+FRAMES_READ = Counter(_name("frames_read"), "Frames read from sources", ["stream"])
+FRAMES_PUBLISHED = Counter(_name("frames_published"), "Frames acknowledged by Kafka", ["stream"])
+FRAMES_DROPPED = Counter(_name("frames_dropped"), "Frames read but not published", ["stream", "reason"])
+BYTES_PUBLISHED = Counter(_name("bytes_published"), "JPEG bytes acknowledged by Kafka", ["stream"])
+RECONNECTS = Counter(_name("reconnects"), "Source reconnect attempts", ["stream"])
+ENCODE_SECONDS = Histogram(_name("encode_seconds"), "Resize + JPEG encode time per frame", ["stream"],
+                           buckets=LATENCY_BUCKETS)
 
 
 class StreamCounters:

@@ -17,7 +17,7 @@ from framewire.core.config import load_settings
 from framewire.core.energy import register_energy_metrics
 from framewire.core.errors import ConfigError
 from framewire.core.kafka import make_producer
-from framewire.core.metrics import serve_metrics
+from framewire.core.probes import serve_probes
 from framewire.core.topics import validate_stream_id
 from framewire.gateway.registry import put_spec
 from framewire.gateway.service import serve
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     specs = stream_specs(args.stream, args.fps, args.width, args.height)
     if specs:
         register(settings, specs)
-    serve_metrics(settings.metrics_port, settings.metrics_addr)
+    serve_probes(settings.metrics_port, settings.metrics_addr)
     register_energy_metrics("gateway")
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

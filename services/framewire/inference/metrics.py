@@ -7,12 +7,13 @@ what read_committed readers can see.
 from __future__ import annotations
 
 import contextlib
+from functools import partial
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from framewire.core.metrics import LATENCY_BUCKETS
+from framewire.core.metrics import LATENCY_BUCKETS, metric_name
 
-P = "framewire_inference_"
+_name = partial(metric_name, "inference")
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64)
 _LAG_BUCKETS = (*LATENCY_BUCKETS, 30.0, 60.0)
 
@@ -21,55 +22,55 @@ class InferenceMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
-        self.frames_in = Counter(P + "frames_in_total", "Frames consumed", ["stream"], registry=r)
+        self.frames_in = Counter(_name("frames_in_total"), "Frames consumed", ["stream"], registry=r)
         self.results_out = Counter(
-            P + "results_out_total", "Results committed", ["stream"], registry=r
+            _name("results_out_total"), "Results committed", ["stream"], registry=r
         )
         self.drops = Counter(
-            P + "drops_total", "Frames skipped (committed drop records)", ["stream", "reason"],
+            _name("drops_total"), "Frames skipped (committed drop records)", ["stream", "reason"],
             registry=r,
         )
         self.dead_letters = Counter(
-            P + "dead_letters_total", "Messages sent to the DLQ", ["kind"], registry=r
+            _name("dead_letters_total"), "Messages sent to the DLQ", ["kind"], registry=r
         )
         self.infer_latency = Histogram(
-            P + "infer_seconds", "Inference time per request", buckets=LATENCY_BUCKETS, registry=r
+            _name("infer_seconds"), "Inference time per request", buckets=LATENCY_BUCKETS, registry=r
         )
         self.capture_to_result = Histogram(
-            P + "capture_to_result_seconds", "Capture to committed result", ["stream"],
+            _name("capture_to_result_seconds"), "Capture to committed result", ["stream"],
             buckets=_LAG_BUCKETS, registry=r,
         )
         self.batch_size = Histogram(
-            P + "batch_size", "Images per inference request", buckets=_BATCH_BUCKETS, registry=r
+            _name("batch_size"), "Images per inference request", buckets=_BATCH_BUCKETS, registry=r
         )
         self.transactions = Counter(
-            P + "transactions_total", "Transactions by outcome", ["outcome"], registry=r
+            _name("transactions_total"), "Transactions by outcome", ["outcome"], registry=r
         )
         self.commit_latency = Histogram(
-            P + "commit_seconds", "Time to publish and commit a cycle", buckets=LATENCY_BUCKETS,
+            _name("commit_seconds"), "Time to publish and commit a cycle", buckets=LATENCY_BUCKETS,
             registry=r,
         )
         self.lag_messages = Gauge(
-            P + "consumer_lag_messages", "Messages behind the high watermark",
+            _name("consumer_lag_messages"), "Messages behind the high watermark",
             ["topic", "partition"], registry=r,
         )
         self.lag_seconds = Gauge(
-            P + "consumer_lag_seconds", "Age of the oldest unprocessed frame",
+            _name("consumer_lag_seconds"), "Age of the oldest unprocessed frame",
             ["topic", "partition"], registry=r,
         )
-        self.assigned = Gauge(P + "assigned_partitions", "Partitions assigned", registry=r)
+        self.assigned = Gauge(_name("assigned_partitions"), "Partitions assigned", registry=r)
         self.model_info = Gauge(
-            P + "model_info", "Model in use (value 1)", ["model", "version"], registry=r
+            _name("model_info"), "Model in use (value 1)", ["model", "version"], registry=r
         )
         self.engine_mode = Gauge(
-            P + "engine_mode", "Engine mode running now (1) and the other (0)", ["mode"],
+            _name("engine_mode"), "Engine mode running now (1) and the other (0)", ["mode"],
             registry=r,
         )
         self.engine_mode_switches = Counter(
-            P + "engine_mode_switches_total", "Switches between engine modes", registry=r
+            _name("engine_mode_switches_total"), "Switches between engine modes", registry=r
         )
         self.engine_latency_load = Gauge(
-            P + "engine_latency_load",
+            _name("engine_latency_load"),
             "Arrival rate x latency mode's time per frame (above 1: latency mode falls behind)",
             registry=r,
         )

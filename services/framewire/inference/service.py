@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 
+from framewire.core.probes import ProbeServer
 from framewire.inference.freshness import Freshness
-from framewire.inference.health import Health, HealthServer
+from framewire.inference.health import Health
 from framewire.inference.kafka_io import KafkaIO
 from framewire.inference.metrics import InferenceMetrics
 from framewire.inference.modelwatch import ModelWatcher, load_model, served_version
@@ -131,12 +132,12 @@ def _close_opened(opening: Future[tuple[KafkaIO, StreamSpecFollower]]) -> None:
 
 def _start_http(
     settings: InferenceSettings, health: Health, metrics: InferenceMetrics
-) -> HealthServer | None:
+) -> ProbeServer | None:
     if settings.http_port < 0:
         return None
-    server = HealthServer(health, metrics.registry, settings.http_host, settings.http_port)
-    server.start()
-    return server
+    server = ProbeServer(settings.http_host, settings.http_port, live=health.live_check,
+                         ready=health.ready_check, registry=metrics.registry, name="fw-inference-http")
+    return server.start()
 
 
 def _mode_controller(settings: InferenceSettings, metrics: InferenceMetrics) -> ModeController:

@@ -1,10 +1,11 @@
 """``framewire models serve``: the seed's model-server protocol over HTTP(S).
 
 Routes: ``GET /models`` (all info documents), ``GET /models/{id}`` (one, the seed's
-``INFER_MODEL_INFO_URL/{INFER_MODEL_ID}``), ``GET /files/{id}`` (the bytes), and the
-probes every service has: ``GET /healthz``, ``/readyz`` (a non-empty catalog) and ``/metrics``
-(the process's Prometheus registry). With a token configured every route but the probes wants
-``Authorization: Bearer <token>``. At most ``max_concurrent`` requests run at once; the rest get 503.
+``INFER_MODEL_INFO_URL/{INFER_MODEL_ID}``), ``GET /files/{id}`` (the bytes), and the probes every
+service has (``core.probes``): ``GET /healthz``, ``/readyz`` (a non-empty catalog) and ``/metrics``
+(the process's Prometheus registry: requests by route and status, bytes served, errors). With a
+token configured every route but the probes wants ``Authorization: Bearer <token>``. At most
+``max_concurrent`` requests run at once; the rest get 503.
 """
 
 from __future__ import annotations
@@ -12,19 +13,27 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import shutil
 import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import REGISTRY, Counter
 
+from framewire.core.metrics import metric_name
+from framewire.core.probes import always_ok, probe_reply
 from framewire.models.catalog import CatalogEntry
 
 log = logging.getLogger(__name__)
+
+REQUESTS = Counter(
+    metric_name("models", "requests_total"), "Requests answered, by route and status", ["route", "status"]
+)
+BYTES_SERVED = Counter(metric_name("models", "bytes_served_total"), "Model file bytes sent", ["model"])
+ERRORS = Counter(
+    metric_name("models", "errors_total"), "Requests that failed while being answered", ["route"]
+)
 
 
 class ModelServer:
@@ -61,6 +70,10 @@ class ModelServer:
     def info(self, entry: CatalogEntry) -> dict[str, Any]:
         return {**entry.info, "url": f"{self.base_url}/files/{entry.model_id}"}
 
+    def ready(self) -> tuple[bool, str]:
+        """The ``/readyz`` answer: ready while the catalog offers at least one model."""
+        return bool(self.catalog), f"{len(self.catalog)} models"
+
     def start(self) -> ModelServer:
         self._thread = threading.Thread(
             target=self.httpd.serve_forever, name="model-server", kwargs={"poll_interval": 0.5}, daemon=True
@@ -86,14 +99,27 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s %s", self.address_string(), format % args)
 
     def do_GET(self) -> None:
+        route = self._route_label()
+        try:
+            self._answer()
+        except Exception:
+            ERRORS.labels(route).inc()
+            raise
+
+    def _route_label(self) -> str:
+        # Bounded label values: the first path segment of known routes, else "other".
+        first = self.path.split("?", 1)[0].strip("/").split("/", 1)[0]
+        return first if first in {"models", "files", "healthz", "readyz", "metrics"} else "other"
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        REQUESTS.labels(self._route_label(), str(code)).inc()
+        super().send_response(code, message)
+
+    def _answer(self) -> None:
         # Probes and metrics answer without the token, like every other service's.
-        if self.path == "/healthz":
-            return self._json(200, {"status": "ok"})
-        if self.path == "/readyz":
-            ready = bool(self.app.catalog)
-            return self._json(200 if ready else 503, {"ready": ready, "models": len(self.app.catalog)})
-        if self.path == "/metrics":
-            return self._metrics()
+        probe = probe_reply(self.path, always_ok, self.app.ready, REGISTRY)
+        if probe is not None:
+            return self._send(*probe)
         if not self._authorised():
             return self._json(401, {"error": "missing or wrong bearer token"})
         if not self.app.slots.acquire(blocking=False):
@@ -118,28 +144,26 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(404, {"error": f"no such model or route: {self.path}"})
         if parts[0] == "models":
             return self._json(200, self.app.info(entry))
-        self._file(entry.path)
+        self._file(entry)
 
-    def _file(self, path: Path) -> None:
+    def _file(self, entry: CatalogEntry) -> None:
+        path = entry.path
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(path.stat().st_size))
         self.end_headers()
+        sent = BYTES_SERVED.labels(entry.model_id)
         with path.open("rb") as fh:
-            shutil.copyfileobj(fh, self.wfile, 1 << 20)
-
-    def _metrics(self) -> None:
-        data = generate_latest(REGISTRY)
-        self.send_response(200)
-        self.send_header("Content-Type", CONTENT_TYPE_LATEST)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+            while chunk := fh.read(1 << 20):
+                self.wfile.write(chunk)
+                sent.inc(len(chunk))
 
     def _json(self, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()
+        self._send(status, json.dumps(body).encode(), "application/json")
+
+    def _send(self, status: int, data: bytes, ctype: str) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
