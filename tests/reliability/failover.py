@@ -45,7 +45,11 @@ def worker(kafka: KafkaSettings, worker_id: str, log: Path, **env: str) -> Servi
             "FW_INFERENCE_HTTP_PORT": "-1", "FW_INFERENCE_POLL_TIMEOUT_S": "0.2",
             "FW_INFERENCE_SESSION_TIMEOUT_MS": str(SESSION_TIMEOUT_MS),
             "FW_INFERENCE_METADATA_REFRESH_MS": "1000",
-            "FW_INFERENCE_STATIC_MEMBERSHIP": "true"}
+            "FW_INFERENCE_STATIC_MEMBERSHIP": "true",
+            # With the 500 ms default a loaded 2-core machine turned every frame of both
+            # streams into a stale drop and the streams were "never detected"; the stale
+            # loss of a failover at the default budget is bench_group_failover's figure.
+            "FW_INFERENCE_MAX_AGE_MS": "2000"}
     return Service(f"inference-{worker_id}", ["inference"], {**base, **env}, log).start()
 
 

@@ -45,7 +45,9 @@ def worker(kafka: KafkaSettings, worker_id: str, log: Path) -> Service:
     env = {**kafka_env(kafka), "FW_INFERENCE_WORKER_ID": worker_id, "FW_INFERENCE_MODEL": MODEL,
            "FW_INFERENCE_HTTP_PORT": "-1", "FW_INFERENCE_POLL_TIMEOUT_S": "0.2",
            "FW_INFERENCE_SESSION_TIMEOUT_MS": str(SESSION_TIMEOUT_MS),
-           "FW_INFERENCE_METADATA_REFRESH_MS": "1000"}
+           "FW_INFERENCE_METADATA_REFRESH_MS": "1000",
+           # (the suite's budget on a loaded machine; see reliability/failover.py)
+           "FW_INFERENCE_MAX_AGE_MS": "2000"}
     return Service(f"inference-{worker_id}", ["inference"], env, log).start()
 
 
