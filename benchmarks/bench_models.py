@@ -17,11 +17,12 @@ import time
 from collections.abc import Callable
 
 import cv2
+import kitpath  # noqa: F401  (puts tests/ on sys.path for the kits)
 import numpy as np
 
 from framewire.models.loader import load_detector
-from framewire.models.testing import fetch_zoo, photo_bgr
 from framewire.models.zoo import ZOO
+from support.models import fetch_zoo, photo_bgr
 
 
 def timed_loop(step: Callable[[], object], seconds: float) -> list[float]:

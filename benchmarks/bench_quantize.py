@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import kitpath  # noqa: F401  (puts tests/ on sys.path for the kits)
 import numpy as np
 
 from framewire.core.errors import ModelError
@@ -32,9 +33,9 @@ from framewire.models.gate import DEFAULT_MIN_F1, GateFigures
 from framewire.models.loader import load_detector
 from framewire.models.quantize import quantize_model
 from framewire.models.quantized import read_entry
-from framewire.models.testing import fetch_zoo
 from framewire.models.zoo import ZOO
 from framewire.samples import DEFAULT_DEST
+from support.models import fetch_zoo
 
 HINTS = ("LATENCY", "THROUGHPUT")
 PRECISIONS = ("f32", "int8")

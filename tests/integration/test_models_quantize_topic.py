@@ -15,9 +15,9 @@ from framewire.core.admin import TopicPolicy, ensure_topics, stream_topics
 from framewire.core.codec import Frame, encode
 from framewire.core.kafka import make_admin, make_producer
 from framewire.models.quantized import MANIFEST, entry_dir
-from framewire.models.testing import fetch_zoo
 from framewire.models.zoo import get_spec
 from framewire.samples import load_photo, pan_zoom_frame, triangle
+from support.models import fetch_zoo
 
 pytestmark = pytest.mark.integration
 

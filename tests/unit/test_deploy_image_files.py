@@ -13,8 +13,8 @@ import pytest
 from framewire.models.cache import cached_path, fetch, write_atomically
 from framewire.models.catalog import build_catalog
 from framewire.models.server import ModelServer
-from framewire.models.testing import fetch_zoo
 from framewire.models.zoo import get_spec
+from support.models import fetch_zoo
 
 pytestmark = pytest.mark.unit
 

@@ -26,7 +26,7 @@ from framewire.models.encrypt import encrypt_for_serving
 from framewire.models.keys import parse_key
 from framewire.models.loader import load_from_server
 from framewire.models.server import ModelServer
-from framewire.models.testing import fetch_zoo, photo_bgr
+from support.models import fetch_zoo, photo_bgr
 
 pytestmark = pytest.mark.unit
 

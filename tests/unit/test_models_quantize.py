@@ -19,9 +19,9 @@ from framewire.models.gate import measure
 from framewire.models.loader import load_detector
 from framewire.models.quantize import QuantizeResult, quantize_model
 from framewire.models.quantized import MANIFEST, entry_dir
-from framewire.models.testing import fetch_zoo
 from framewire.models.zoo import get_spec
 from framewire.samples import DEFAULT_DEST
+from support.models import fetch_zoo
 
 pytestmark = pytest.mark.unit
 

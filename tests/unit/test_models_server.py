@@ -16,7 +16,7 @@ from framewire.core.errors import ModelError
 from framewire.models.catalog import build_catalog
 from framewire.models.loader import load_from_server
 from framewire.models.server import ModelServer
-from framewire.models.testing import fetch_zoo, photo_bgr
+from support.models import fetch_zoo, photo_bgr
 
 pytestmark = pytest.mark.unit
 

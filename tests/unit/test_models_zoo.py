@@ -12,7 +12,7 @@ import pytest
 from framewire.core.errors import ModelError
 from framewire.models.api import Detector, RawOutputs
 from framewire.models.loader import load_detector
-from framewire.models.testing import EXPECTED_REGIONS, fetch_zoo, photo_bgr
+from support.models import EXPECTED_REGIONS, fetch_zoo, photo_bgr
 
 pytestmark = pytest.mark.unit
 

@@ -1,4 +1,4 @@
-"""Test support: real photos and expected regions, shared by the model tests and benchmarks.
+"""Model kit: real photos and expected regions, shared by the model tests and benchmarks.
 
 The photos are scikit-image's bundled samples (a test dependency, imported on call).
 Expected regions were drawn by eye on the photos, independently of any model's output.
