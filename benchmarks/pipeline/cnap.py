@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from async_ceilings import measure_async_ceilings
+from brokerwarm import warm_broker
 from launch import Launcher, free_port
 from measures import Observed, Window, summarise
 from observe import ResultObserver
@@ -62,6 +63,7 @@ class CnapPlan:
     jpeg_quality: int
     own_broker: bool
     worker_env: dict[str, str]
+    broker_warmup_s: float
     bootstrap: str
     topic_prefix: str
     out: Path = field(compare=False)
@@ -140,6 +142,8 @@ class CnapRun:
         self._broker = LocalBroker(Path(self._home.name), port=free_port(),
                                    controller_port=free_port())
         self._broker.start()
+        self.progress.phase(f"warming the broker up ({self.plan.broker_warmup_s:g} s)")
+        warm_broker(self._broker.bootstrap, self.plan.broker_warmup_s)
         return self._broker.bootstrap
 
     def _start_support(self) -> None:

@@ -138,7 +138,8 @@ def goals(results: dict[str, Any]) -> str:
 
 def render(results: dict[str, Any]) -> str:
     plan = results["plan"]
-    broker = "own, for the run" if plan["own_broker"] else plan["bootstrap"]
+    broker = (f"own, for the run, warmed up for {plan.get('broker_warmup_s', 0):g} s"
+              if plan["own_broker"] else plan["bootstrap"])
     return "\n\n".join([
         "# framewire bench --scenario cnap",
         f"- Run: {machine_line(results)}; took {results['duration_s']:.0f} s.",

@@ -166,6 +166,9 @@ def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
     cnap.add_argument("--worker-env", action="append", default=[], metavar="FW_X=VALUE",
                       help="extra setting for the inference worker (repeatable), e.g. to "
                            "measure one lever: FW_INFERENCE_COMMIT_INTERVAL_MS=0")
+    cnap.add_argument("--broker-warmup-s", type=float, default=60.0,
+                      help="a frames-like load on the run's own broker before anything is "
+                           "measured (its JVM compiles its hot paths in the first minutes)")
     cnap.add_argument("--shared-broker", action="store_true",
                       help="use FW_KAFKA_BOOTSTRAP instead of a broker of the run's own")
 
@@ -249,6 +252,7 @@ def cnap_plan_from_args(args: argparse.Namespace, runs_dir: Path) -> CnapPlan:
         density_model=args.density_model, density_fps=15.0, density_streams=density,
         density_seconds=args.density_seconds, p99_limit_ms=150.0, delivered_min=0.95,
         ceiling_seconds=5.0, jpeg_quality=80, own_broker=not args.shared_broker, worker_env=env,
+        broker_warmup_s=max(0.0, args.broker_warmup_s),
         bootstrap=os.environ.get("FW_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
         topic_prefix=args.topic_prefix or f"cnap{stamp.replace('-', '')}{uuid.uuid4().hex[:4]}.",
         out=(args.out or runs_dir / f"{stamp}-cnap").resolve(),
