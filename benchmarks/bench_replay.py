@@ -25,6 +25,7 @@ import uuid
 from dataclasses import dataclass
 
 import cv2
+import kitpath  # noqa: F401  (puts tests/ on sys.path for the kits)
 import numpy as np
 
 from framewire.core.config import KafkaSettings
@@ -32,8 +33,8 @@ from framewire.models.api import Detector
 from framewire.models.perframe.loading import load_model
 from framewire.replay.run import ReplayRequest, ReplaySummary, run_replay
 from framewire.replay.settings import ReplaySettings
-from framewire.replay.testing import photo_jpegs, record
 from framewire.replay.window import TimeWindow
+from support.replay import photo_jpegs, record
 
 FPS = 15
 WIDTH, HEIGHT = 640, 480

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from framewire.core.config import KafkaSettings
-from framewire.replay.testing import photo_jpegs, record
+from support.replay import photo_jpegs, record
 
 pytestmark = pytest.mark.integration
 

@@ -21,10 +21,10 @@ from framewire.core.config import KafkaSettings
 from framewire.core.kafka import consumer_config
 from framewire.inference.settings import FreshnessPolicy, InferenceSettings
 from framewire.inference.testing import TinyDetector, TopicReader, WorkerThread
-from framewire.replay.testing import photo_jpegs, record
 from framewire.replay.window import format_time
 from framewire.v1.detection_pb2 import DetectionResult
 from framewire.v1.ops_pb2 import DeadLetter, DropRecord
+from support.replay import photo_jpegs, record
 
 pytestmark = pytest.mark.integration
 

@@ -19,9 +19,9 @@ from framewire.inference.settings import FreshnessPolicy, InferenceSettings
 from framewire.inference.testing import TinyDetector, TopicReader, WorkerThread
 from framewire.replay.run import ReplayRequest, run_replay
 from framewire.replay.settings import ReplaySettings
-from framewire.replay.testing import Recording, photo_jpegs, record
 from framewire.replay.window import ReplayRangeError, TimeWindow, format_time
 from framewire.v1.detection_pb2 import DetectionResult
+from support.replay import Recording, photo_jpegs, record
 
 pytestmark = pytest.mark.integration
 

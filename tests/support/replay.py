@@ -1,4 +1,4 @@
-"""Test and benchmark support for replays: a recorded stream with known timestamps.
+"""Replay kit: a recorded stream with known timestamps.
 
 ``record`` publishes frames as a gateway would have, 1/fps apart on Kafka's clock and
 ending a few seconds ago, and returns the window that holds exactly them, so a test can

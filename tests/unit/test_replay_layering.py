@@ -11,7 +11,7 @@ SERVICES = ("aggregator", "dashboard", "gateway", "inference")
 def test_replay_imports_no_service():
     # Given every replay module imported in a fresh interpreter
     modules = ["command", "run", "window", "frames", "output", "settings", "compare", "tail",
-               "wire", "testing"]
+               "wire"]
     code = (
         "import sys\n"
         + "".join(f"import framewire.replay.{m}\n" for m in modules)
