@@ -29,9 +29,10 @@ import uuid
 from typing import Any
 
 import httpx
+import kitpath  # noqa: F401  (puts tests/ on sys.path for the kits)
 
 from framewire.core.config import KafkaSettings
-from framewire.dashboard.testkit import Det, TrafficPublisher
+from support.dashboard import Det, TrafficPublisher
 
 KAFKA_TIME = re.compile(rb'"kafka_time_ms":([0-9.]+)')
 SAMPLED_CLIENTS = 8

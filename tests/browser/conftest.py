@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from framewire.core.config import KafkaSettings
 from framewire.dashboard.server import DashboardServer
 from framewire.dashboard.settings import DashboardSettings
-from framewire.dashboard.testkit import TrafficPublisher
+from support.dashboard import TrafficPublisher
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 CHROMIUM_ARGS = [

@@ -16,8 +16,8 @@ from playwright.sync_api import Page, expect
 
 from framewire.dashboard.server import DashboardServer
 from framewire.dashboard.settings import DashboardSettings
-from framewire.dashboard.testkit import Det, TrafficPublisher, sample_jpeg
 from framewire.v1.stream_pb2 import StreamStatus
+from support.dashboard import Det, TrafficPublisher, sample_jpeg
 
 pytestmark = pytest.mark.browser
 

@@ -14,8 +14,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from framewire.dashboard.server import DashboardServer
-from framewire.dashboard.testkit import Det, TrafficPublisher
 from framewire.v1.stream_pb2 import StreamStatus
+from support.dashboard import Det, TrafficPublisher
 
 pytestmark = pytest.mark.browser
 

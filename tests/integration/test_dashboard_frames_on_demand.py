@@ -15,7 +15,7 @@ from prometheus_client import REGISTRY
 from framewire.core.config import KafkaSettings
 from framewire.dashboard.server import DashboardServer
 from framewire.dashboard.settings import DashboardSettings
-from framewire.dashboard.testkit import Det, TrafficPublisher, sse_events
+from support.dashboard import Det, TrafficPublisher, sse_events
 
 pytestmark = pytest.mark.integration
 

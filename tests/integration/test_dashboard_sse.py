@@ -17,7 +17,7 @@ from framewire.core.config import KafkaSettings
 from framewire.dashboard import feed as feed_module
 from framewire.dashboard.server import DashboardServer
 from framewire.dashboard.settings import DashboardSettings
-from framewire.dashboard.testkit import Ack, Det, SseEvent, TrafficPublisher, sse_events
+from support.dashboard import Ack, Det, SseEvent, TrafficPublisher, sse_events
 
 pytestmark = pytest.mark.integration
 

@@ -25,7 +25,7 @@ from framewire.core.kafka import make_admin
 from framewire.dashboard import metrics
 from framewire.dashboard.server import DashboardServer
 from framewire.dashboard.settings import DashboardSettings
-from framewire.dashboard.testkit import SseEvent, TrafficPublisher, sse_events
+from support.dashboard import SseEvent, TrafficPublisher, sse_events
 
 pytestmark = pytest.mark.integration
 

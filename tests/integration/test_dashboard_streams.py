@@ -15,8 +15,8 @@ from framewire.core.config import KafkaSettings
 from framewire.core.kafka import make_admin, make_consumer
 from framewire.dashboard.server import DashboardServer
 from framewire.dashboard.settings import DashboardSettings
-from framewire.dashboard.testkit import Det, TrafficPublisher
 from framewire.v1.stream_pb2 import StreamSpec, StreamStatus
+from support.dashboard import Det, TrafficPublisher
 
 pytestmark = pytest.mark.integration
 
@@ -162,7 +162,7 @@ def test_frames_are_served_by_coordinates(
     pub.create_topics("pics")
     cat, astronaut = pub.frame("pics", 1, "chelsea"), pub.frame("pics", 2, "astronaut")
     pub.flush()
-    from framewire.dashboard.testkit import sample_jpeg
+    from support.dashboard import sample_jpeg
 
     # When each is fetched by its coordinates / Then the exact JPEG bytes come back
     response = dashboard.get(f"/api/streams/pics/frames/{cat.coords}")
@@ -191,7 +191,7 @@ def test_a_frame_older_than_the_memory_ring_comes_from_kafka(kafka_settings: Kaf
                 "x-frame-coordinates") == acks[-1].coords)
             # When the first (evicted) frame is asked for / Then it is read back from Kafka
             response = client.get(f"/api/streams/ring/frames/{acks[0].coords}")
-            from framewire.dashboard.testkit import sample_jpeg
+            from support.dashboard import sample_jpeg
 
             assert response.status_code == 200
             assert response.content == sample_jpeg("coffee")[0]

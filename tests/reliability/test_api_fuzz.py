@@ -26,7 +26,7 @@ from framewire.core.config import KafkaSettings
 from framewire.dashboard.app import create_app
 from framewire.dashboard.server import DashboardServer
 from framewire.dashboard.settings import DashboardSettings
-from framewire.dashboard.testkit import Det, TrafficPublisher
+from support.dashboard import Det, TrafficPublisher
 
 pytestmark = pytest.mark.reliability
 

@@ -19,7 +19,7 @@ import pytest
 from framewire.core.config import KafkaSettings
 from framewire.dashboard.server import DashboardServer
 from framewire.dashboard.settings import DashboardSettings
-from framewire.dashboard.testkit import Det, TrafficPublisher, sse_events
+from support.dashboard import Det, TrafficPublisher, sse_events
 
 pytestmark = pytest.mark.reliability
 
