@@ -22,6 +22,8 @@ from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
+import kitpath  # noqa: F401  (puts tests/ on sys.path for the kits)
+
 from framewire.aggregator.engine import Aggregator, Stores
 from framewire.aggregator.observations import ResultSeen, Tick
 from framewire.aggregator.progress import Timing
@@ -83,14 +85,14 @@ def run_engine(obs: list, stores: Stores) -> float:
 
 
 def run_broker(n: int, streams: int) -> float:
-    from framewire.aggregator.testing import (
+    from framewire.core.config import KafkaSettings
+    from support.aggregator import (
         AggregatorProcess,
         prepare_streams,
         produce,
         result_bytes,
         wait_for,
     )
-    from framewire.core.config import KafkaSettings
 
     kafka = KafkaSettings(topic_prefix=f"bench{uuid.uuid4().hex[:8]}.")
     names = [f"cam{s}" for s in range(streams)]

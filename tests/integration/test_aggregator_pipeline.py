@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from confluent_kafka import Consumer
 
-from framewire.aggregator.testing import (
+from framewire.core.codec import DeadLetter, decode
+from framewire.core.kafka import consumer_config
+from support.aggregator import (
     AggregatorProcess,
     JsonReader,
     drop_bytes,
@@ -18,8 +20,6 @@ from framewire.aggregator.testing import (
     result_bytes,
     wait_for,
 )
-from framewire.core.codec import DeadLetter, decode
-from framewire.core.kafka import consumer_config
 
 pytestmark = pytest.mark.integration
 

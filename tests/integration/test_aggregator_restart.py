@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from framewire.aggregator.testing import AggregatorProcess, JsonReader, prepare_streams, produce, result_bytes
+from support.aggregator import AggregatorProcess, JsonReader, prepare_streams, produce, result_bytes
 
 pytestmark = pytest.mark.integration
 

@@ -12,19 +12,19 @@ from typing import Any
 import httpx
 import pytest
 
-from framewire.aggregator.testing import (
-    AggregatorProcess,
-    prepare_streams,
-    produce,
-    result_bytes,
-    wait_for,
-)
 from framewire.core.admin import read_topic_configs
 from framewire.core.config import KafkaSettings
 from framewire.core.kafka import make_admin
 from framewire.dashboard import metrics
 from framewire.dashboard.server import DashboardServer
 from framewire.dashboard.settings import DashboardSettings
+from support.aggregator import (
+    AggregatorProcess,
+    prepare_streams,
+    produce,
+    result_bytes,
+    wait_for,
+)
 from support.dashboard import SseEvent, TrafficPublisher, sse_events
 
 pytestmark = pytest.mark.integration

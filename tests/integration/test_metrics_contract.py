@@ -22,7 +22,7 @@ import yaml
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from framewire.aggregator.testing import (
+from support.aggregator import (
     AggregatorProcess,
     drop_bytes,
     prepare_streams,

@@ -10,10 +10,10 @@ from framewire.aggregator.ingest import (
     observe,
 )
 from framewire.aggregator.observations import DropSeen, ResultSeen
-from framewire.aggregator.testing import drop_bytes, result_bytes
 from framewire.core.codec import DeadLetter, DropRecord, decode, encode
 from framewire.core.errors import DecodeError
 from framewire.core.topics import Topics
+from support.aggregator import drop_bytes, result_bytes
 
 pytestmark = pytest.mark.unit
 
