@@ -21,14 +21,15 @@ import uuid
 from pathlib import Path
 
 import cv2
+import kitpath  # noqa: F401  (puts tests/ on sys.path for the kits)
 
 from framewire.broker.local import LocalBroker
 from framewire.core.config import KafkaSettings
 from framewire.core.kafka import make_admin
 from framewire.gateway.runner import RunState
 from framewire.gateway.settings import AssignmentMode, GatewaySettings
-from framewire.gateway.testing import GatewayThread, spec, wait_until, write_specs
 from framewire.samples import make_samples
+from support.gateway import GatewayThread, spec, wait_until, write_specs
 
 QUALITY = 80
 

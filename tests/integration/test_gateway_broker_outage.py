@@ -16,7 +16,9 @@ from framewire.core.config import KafkaSettings
 from framewire.core.errors import FramewireError
 from framewire.gateway.counters import DropReason
 from framewire.gateway.settings import AssignmentMode, GatewaySettings
-from framewire.gateway.testing import (
+from framewire.samples import make_samples
+from framewire.v1.ops_pb2 import DropRecord
+from support.gateway import (
     GatewayThread,
     TopicReader,
     free_port,
@@ -25,8 +27,6 @@ from framewire.gateway.testing import (
     wait_until,
     write_specs,
 )
-from framewire.samples import make_samples
-from framewire.v1.ops_pb2 import DropRecord
 
 pytestmark = pytest.mark.integration
 

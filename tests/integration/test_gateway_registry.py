@@ -5,9 +5,9 @@ import time
 import pytest
 
 from framewire.gateway.settings import AssignmentMode, GatewaySettings
-from framewire.gateway.testing import GatewayThread, TopicReader, spec, wait_until, write_specs
 from framewire.samples import make_samples
 from framewire.v1.stream_pb2 import StreamStatus
+from support.gateway import GatewayThread, TopicReader, spec, wait_until, write_specs
 
 pytestmark = pytest.mark.integration
 

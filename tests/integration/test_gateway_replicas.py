@@ -10,9 +10,9 @@ from collections import Counter
 
 import pytest
 
-from framewire.gateway.testing import TopicReader, spec, wait_until, write_specs
 from framewire.samples import make_samples
 from framewire.v1.stream_pb2 import StreamStatus
+from support.gateway import TopicReader, spec, wait_until, write_specs
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,9 @@ import time
 import pytest
 
 from framewire.gateway.settings import AssignmentMode, GatewaySettings
-from framewire.gateway.testing import (
+from framewire.samples import make_samples
+from framewire.v1.stream_pb2 import StreamStatus
+from support.gateway import (
     GatewayThread,
     RtspServer,
     TopicReader,
@@ -13,8 +15,6 @@ from framewire.gateway.testing import (
     wait_until,
     write_specs,
 )
-from framewire.samples import make_samples
-from framewire.v1.stream_pb2 import StreamStatus
 
 pytestmark = pytest.mark.integration
 

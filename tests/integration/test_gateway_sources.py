@@ -16,7 +16,9 @@ import pytest
 from framewire.core.config import KafkaSettings
 from framewire.core.probes import serve_probes
 from framewire.gateway.settings import AssignmentMode, GatewaySettings
-from framewire.gateway.testing import (
+from framewire.samples import make_samples
+from framewire.v1.stream_pb2 import StreamStatus
+from support.gateway import (
     GatewayThread,
     MjpegServer,
     RtspServer,
@@ -26,8 +28,6 @@ from framewire.gateway.testing import (
     wait_until,
     write_specs,
 )
-from framewire.samples import make_samples
-from framewire.v1.stream_pb2 import StreamStatus
 
 pytestmark = pytest.mark.integration
 

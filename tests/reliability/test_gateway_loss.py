@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from framewire.core.config import KafkaSettings
-from framewire.gateway.testing import TopicReader, spec, write_specs
 from framewire.samples import make_samples
 from framewire.v1.stream_pb2 import StreamStatus
 from reliability.procs import Service, free_port, kafka_env, wait_until
+from support.gateway import TopicReader, spec, write_specs
 
 pytestmark = pytest.mark.reliability
 

@@ -24,9 +24,9 @@ from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
 
 from framewire.core.config import KafkaSettings
 from framewire.core.kafka import make_admin, make_consumer
-from framewire.gateway.testing import MjpegServer, spec, write_specs
 from reliability.procs import Service, free_port, wait_until
 from support.dashboard import sample_jpeg
+from support.gateway import MjpegServer, spec, write_specs
 
 pytestmark = pytest.mark.reliability
 
