@@ -22,6 +22,7 @@ import uuid
 from pathlib import Path
 
 import cv2
+import kitpath  # noqa: F401  (puts tests/ on sys.path for the kits)
 import numpy as np
 import skimage.data
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
@@ -29,9 +30,9 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from framewire.core.codec import decode
 from framewire.core.config import KafkaSettings
 from framewire.core.kafka import consumer_config, make_admin, make_producer
-from framewire.inference.testing import FramePublisher, create_streams, frame_bytes, jpeg_of
 from framewire.models.loader import load_detector
 from framewire.v1.detection_pb2 import DetectionResult
+from support.inference import FramePublisher, create_streams, frame_bytes, jpeg_of
 
 MODEL = "ssd-mobilenet-v2-oidv4"
 STREAMS = ["b0", "b1", "b2", "b3"]

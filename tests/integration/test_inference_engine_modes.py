@@ -12,7 +12,8 @@ import skimage.data
 
 from framewire.core.config import KafkaSettings
 from framewire.inference.settings import EngineMode, FreshnessPolicy, InferenceSettings
-from framewire.inference.testing import (
+from framewire.models.perframe.modes import ModalDetector
+from support.inference import (
     FramePublisher,
     WorkerThread,
     coverage,
@@ -20,7 +21,6 @@ from framewire.inference.testing import (
     jpeg_of,
     read_until_covered,
 )
-from framewire.models.perframe.modes import ModalDetector
 
 pytestmark = pytest.mark.integration
 

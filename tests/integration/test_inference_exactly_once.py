@@ -21,7 +21,8 @@ from confluent_kafka import Consumer, TopicPartition
 from framewire.core.config import KafkaSettings
 from framewire.core.kafka import consumer_config
 from framewire.inference.settings import FreshnessPolicy, InferenceSettings
-from framewire.inference.testing import (
+from framewire.v1.detection_pb2 import DetectionResult
+from support.inference import (
     FramePublisher,
     TopicReader,
     WorkerThread,
@@ -30,7 +31,6 @@ from framewire.inference.testing import (
     jpeg_of,
     read_until_covered,
 )
-from framewire.v1.detection_pb2 import DetectionResult
 
 pytestmark = pytest.mark.integration
 

@@ -19,7 +19,9 @@ from framewire.core.config import KafkaSettings
 from framewire.core.kafka import consumer_config
 from framewire.inference.freshness import EXPIRED_DETAIL
 from framewire.inference.settings import FreshnessPolicy, InferenceSettings
-from framewire.inference.testing import (
+from framewire.models.api import RawOutputs
+from framewire.v1.detection_pb2 import DetectionResult
+from support.inference import (
     FramePublisher,
     TinyDetector,
     WorkerThread,
@@ -28,8 +30,6 @@ from framewire.inference.testing import (
     jpeg_of,
     read_until_covered,
 )
-from framewire.models.api import RawOutputs
-from framewire.v1.detection_pb2 import DetectionResult
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,9 @@ from framewire.core.config import KafkaSettings
 from framewire.core.kafka import make_producer
 from framewire.inference.freshness import STALE_DETAIL, SUPERSEDED_DETAIL
 from framewire.inference.settings import FreshnessPolicy, InferenceSettings
-from framewire.inference.testing import (
+from framewire.v1.ops_pb2 import DropRecord
+from framewire.v1.stream_pb2 import StreamSpec
+from support.inference import (
     FramePublisher,
     WorkerThread,
     coverage,
@@ -24,8 +26,6 @@ from framewire.inference.testing import (
     jpeg_of,
     read_until_covered,
 )
-from framewire.v1.ops_pb2 import DropRecord
-from framewire.v1.stream_pb2 import StreamSpec
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,11 @@ from framewire.core.codec import encode
 from framewire.core.config import KafkaSettings
 from framewire.core.kafka import make_producer
 from framewire.inference.settings import FreshnessPolicy, InferenceSettings
-from framewire.inference.testing import (
+from framewire.models.loader import load_detector
+from framewire.v1.detection_pb2 import DetectionResult
+from framewire.v1.frame_pb2 import Frame
+from framewire.v1.ops_pb2 import DeadLetter
+from support.inference import (
     FramePublisher,
     TopicReader,
     WorkerThread,
@@ -26,10 +30,6 @@ from framewire.inference.testing import (
     jpeg_of,
     read_until_covered,
 )
-from framewire.models.loader import load_detector
-from framewire.v1.detection_pb2 import DetectionResult
-from framewire.v1.frame_pb2 import Frame
-from framewire.v1.ops_pb2 import DeadLetter
 
 pytestmark = pytest.mark.integration
 

@@ -20,10 +20,10 @@ from confluent_kafka import Consumer, TopicPartition
 from framewire.core.config import KafkaSettings
 from framewire.core.kafka import consumer_config
 from framewire.inference.settings import FreshnessPolicy, InferenceSettings
-from framewire.inference.testing import TinyDetector, TopicReader, WorkerThread
 from framewire.replay.window import format_time
 from framewire.v1.detection_pb2 import DetectionResult
 from framewire.v1.ops_pb2 import DeadLetter, DropRecord
+from support.inference import TinyDetector, TopicReader, WorkerThread
 from support.replay import photo_jpegs, record
 
 pytestmark = pytest.mark.integration

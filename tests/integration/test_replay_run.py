@@ -16,11 +16,11 @@ from framewire.core.errors import InvalidStreamIdError, ModelError
 from framewire.core.history import UnknownTopicError
 from framewire.core.kafka import make_admin
 from framewire.inference.settings import FreshnessPolicy, InferenceSettings
-from framewire.inference.testing import TinyDetector, TopicReader, WorkerThread
 from framewire.replay.run import ReplayRequest, run_replay
 from framewire.replay.settings import ReplaySettings
 from framewire.replay.window import ReplayRangeError, TimeWindow, format_time
 from framewire.v1.detection_pb2 import DetectionResult
+from support.inference import TinyDetector, TopicReader, WorkerThread
 from support.replay import Recording, photo_jpegs, record
 
 pytestmark = pytest.mark.integration

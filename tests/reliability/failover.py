@@ -25,10 +25,10 @@ from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 from framewire.core.codec import decode
 from framewire.core.config import KafkaSettings
 from framewire.core.kafka import make_consumer
-from framewire.inference.testing import FramePublisher, create_streams, jpeg_of, read_until_covered
 from framewire.v1.detection_pb2 import DetectionResult
 from framewire.v1.ops_pb2 import DropRecord
 from reliability.procs import Service, kafka_env, wait_until
+from support.inference import FramePublisher, create_streams, jpeg_of, read_until_covered
 
 MODEL = "ssd-mobilenet-v2-oidv4"
 SESSION_TIMEOUT_MS = 6000

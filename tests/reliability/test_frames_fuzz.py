@@ -25,12 +25,12 @@ from framewire.core.codec import encode
 from framewire.core.config import KafkaSettings
 from framewire.core.kafka import make_producer
 from framewire.inference.records import RejectKind
-from framewire.inference.testing import TopicReader, create_streams, jpeg_of
 from framewire.v1.detection_pb2 import DetectionResult
 from framewire.v1.frame_pb2 import Frame
 from framewire.v1.ops_pb2 import DeadLetter
 from framewire.v1.stream_pb2 import StreamSpec
 from reliability.procs import Service, kafka_env
+from support.inference import TopicReader, create_streams, jpeg_of
 
 pytestmark = pytest.mark.reliability
 

@@ -20,7 +20,6 @@ from confluent_kafka import KafkaException
 from framewire.broker.local import LocalBroker
 from framewire.core.config import KafkaSettings
 from framewire.core.kafka import make_producer
-from framewire.inference.testing import create_streams
 from reliability.failover import (
     MODEL,
     SESSION_TIMEOUT_MS,
@@ -31,6 +30,7 @@ from reliability.failover import (
     summary,
 )
 from reliability.procs import Service, free_port, kafka_env
+from support.inference import create_streams
 
 pytestmark = pytest.mark.reliability
 

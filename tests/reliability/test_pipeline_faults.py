@@ -27,12 +27,12 @@ import pytest
 from framewire.broker.local import LocalBroker
 from framewire.core.config import KafkaSettings
 from framewire.core.errors import FramewireError
-from framewire.inference.testing import coverage, create_streams, read_until_covered
 from framewire.samples import make_samples
 from framewire.v1.ops_pb2 import DropRecord
 from reliability.procs import Service, free_port, kafka_env, wait_until
 from reliability.watch import PipelineWatch
 from support.gateway import spec, write_specs
+from support.inference import coverage, create_streams, read_until_covered
 
 pytestmark = pytest.mark.reliability
 

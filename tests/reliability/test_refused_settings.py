@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from framewire.core.config import KafkaSettings
-from framewire.inference.testing import create_streams
 from reliability.procs import Service, free_port, kafka_env
+from support.inference import create_streams
 
 pytestmark = pytest.mark.reliability
 

@@ -20,7 +20,9 @@ import pytest
 import skimage.data
 
 from framewire.core.config import KafkaSettings
-from framewire.inference.testing import (
+from framewire.v1.detection_pb2 import DetectionResult
+from reliability.procs import Service, kafka_env
+from support.inference import (
     FramePublisher,
     TopicReader,
     coverage,
@@ -28,8 +30,6 @@ from framewire.inference.testing import (
     jpeg_of,
     read_until_covered,
 )
-from framewire.v1.detection_pb2 import DetectionResult
-from reliability.procs import Service, kafka_env
 
 pytestmark = pytest.mark.reliability
 

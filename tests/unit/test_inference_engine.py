@@ -11,10 +11,10 @@ import pytest
 import skimage.data
 
 from framewire.inference.records import Coords, FrameItem, Inbound, Processed, Rejected, RejectKind
-from framewire.inference.testing import TinyDetector, jpeg_of
 from framewire.models.perframe.engine import Engine
 from framewire.models.perframe.jpeg import JpegLimits
 from framewire.models.perframe.slot import ModelSlot
+from support.inference import TinyDetector, jpeg_of
 
 pytestmark = pytest.mark.unit
 

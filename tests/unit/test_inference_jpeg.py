@@ -7,7 +7,6 @@ import pytest
 import skimage.data
 
 from framewire.inference.records import RejectKind
-from framewire.inference.testing import jpeg_of
 from framewire.models.perframe.jpeg import (
     JpegLimits,
     JpegRejected,
@@ -16,6 +15,7 @@ from framewire.models.perframe.jpeg import (
     jpeg_size,
     reduction_factor,
 )
+from support.inference import jpeg_of
 
 pytestmark = pytest.mark.unit
 

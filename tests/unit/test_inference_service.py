@@ -16,8 +16,8 @@ from framewire.inference.main import add_arguments, settings_from
 from framewire.inference.metrics import InferenceMetrics
 from framewire.inference.modelwatch import ModelWatcher
 from framewire.inference.settings import FreshnessPolicy, InferenceSettings
-from framewire.inference.testing import TinyDetector
 from framewire.models.perframe.slot import ModelSlot
+from support.inference import TinyDetector
 
 pytestmark = pytest.mark.unit
 

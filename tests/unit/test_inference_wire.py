@@ -18,12 +18,12 @@ from framewire.inference.records import (
     RejectKind,
     Timing,
 )
-from framewire.inference.testing import frame_bytes, jpeg_of
 from framewire.inference.wire import dead_letter_value, drop_value
 from framewire.models.perframe.wire import read_frame, result_value
 from framewire.v1.detection_pb2 import DetectionResult
 from framewire.v1.frame_pb2 import Frame
 from framewire.v1.ops_pb2 import DeadLetter, DropRecord
+from support.inference import frame_bytes, jpeg_of
 
 pytestmark = pytest.mark.unit
 
