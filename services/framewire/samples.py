@@ -26,9 +26,16 @@ DEFAULT_DEST = Path("~/.cache/framewire/samples")
 
 
 def load_photo(name: str) -> np.ndarray:
-    """One bundled photo as a BGR image; raise ConfigError for an unknown name."""
-    import skimage.data
+    """One bundled photo as a BGR image; raise ConfigError for an unknown name.
 
+    scikit-image is an optional extra: the services never need it, only the sample media do.
+    """
+    try:
+        import skimage.data
+    except ImportError:
+        raise ConfigError(
+            "sample media are made from scikit-image's bundled photos: pip install 'framewire[samples]'"
+        ) from None
     if name not in PHOTOS:
         raise ConfigError(f"unknown sample photo {name!r}; choose from {', '.join(PHOTOS)}")
     rgb = getattr(skimage.data, name)()
