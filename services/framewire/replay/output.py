@@ -95,7 +95,7 @@ class ResultPublisher:
         self._output = output
         self._timeout_s = max(10.0, kafka.connect_timeout_s)
         self._producer = make_producer(
-            kafka, transactional_id=f"{settings.transactional_id}.{output}", **{
+            kafka, transactional_id=settings.transactional_id(output), **{
                 "client.id": "fw-replay",
                 "transaction.timeout.ms": settings.transaction_timeout_ms,
             },

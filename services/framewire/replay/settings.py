@@ -23,7 +23,6 @@ class ReplaySettings(DetectorSettings):
     # aborted by the broker after this long (or at once by the next replay into the topic).
     transaction_timeout_ms: int = Field(default=60_000, ge=1000, le=900_000)
 
-    @property
-    def transactional_id(self) -> str:
+    def transactional_id(self, output: str) -> str:
         """Per output topic, not per run: a second replay into the same topic fences the first."""
-        return f"{self.kafka.topic_prefix}replay"
+        return f"{self.kafka.topic_prefix}replay.{output}"
