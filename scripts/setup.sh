@@ -23,7 +23,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-python3 -m pip install -q --disable-pip-version-check -e ".[test,dev,quantize]"
+python3 -m pip install -q --disable-pip-version-check -e ".[test,dev,quantize,samples]"
 # Under pyenv, a new console script needs a shim before `framewire` is on PATH.
 if command -v pyenv >/dev/null; then pyenv rehash || true; fi
 python3 -m framewire.cli kafka resolve
