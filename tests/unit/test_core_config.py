@@ -68,7 +68,7 @@ def test_topic_policy_follows_settings(monkeypatch):
 def test_secret_env_values_are_redacted_from_logs(monkeypatch, caplog):
     import logging
 
-    from framewire.core.logs import RedactingFilter, secrets_from_env
+    from framewire.core.logs import RedactingFormatter, secrets_from_env
 
     # Given secrets in the environment
     monkeypatch.setenv("FW_KAFKA_SASL_PASSWORD", "hunter2-sasl")
@@ -76,10 +76,10 @@ def test_secret_env_values_are_redacted_from_logs(monkeypatch, caplog):
     monkeypatch.setenv("FW_KAFKA_BOOTSTRAP", "k:9092")
     found = secrets_from_env()
     assert set(found) >= {"hunter2-sasl", "tok-abcdef-123456"} and "k:9092" not in found
-    # When a record mentioning them passes the redacting filter
+    # When a record mentioning them is formatted by the redacting formatter
     record = logging.LogRecord(
         "x", logging.INFO, __file__, 1, "auth %s with %s", ("hunter2-sasl", "tok-abcdef-123456"), None
     )
-    RedactingFilter(found).filter(record)
+    text = RedactingFormatter("%(message)s", found).format(record)
     # Then neither value survives
-    assert record.getMessage() == "auth *** with ***"
+    assert text == "auth *** with ***"
