@@ -1,11 +1,11 @@
 """Topics the aggregator reads and owns, created with Kafka's AdminClient.
 
-faust-streaming 0.11.3 cannot create topics on Kafka 4.x (its declare path sends
-MetadataRequest v1 / CreateTopics v1 through aiokafka: ``AttributeError: 'MetadataRequest_v1'
-object has no attribute 'prepare'`` with aiokafka 0.14, and Kafka 4 removed those versions),
-so the app runs with ``topic_allow_declare=False`` and everything is created here first.
-faust's pattern subscriptions do not subscribe to anything either, so result topics are
-listed here by regex and handed to faust by name.
+Every topic, faust's own included, is created here with the topic catalogue's settings
+(retention, compaction) rather than by faust's declare path: faust-streaming 0.11 could not
+create topics on Kafka 4.x at all (``'MetadataRequest_v1' object has no attribute
+'prepare'``), and 0.15 can, but with its own defaults. The app runs with
+``topic_allow_declare=False``. faust's pattern subscriptions still subscribe to nothing on
+0.15.3, so result topics are listed here by regex and handed to faust by name.
 """
 
 from __future__ import annotations
