@@ -20,7 +20,7 @@ from framewire.core.kafka import make_producer
 from framewire.core.probes import serve_probes
 from framewire.core.topics import validate_stream_id
 from framewire.gateway.registry import put_spec
-from framewire.gateway.service import serve
+from framewire.gateway.service import GatewayHealth, serve
 from framewire.gateway.settings import AssignmentMode, GatewaySettings
 from framewire.v1.stream_pb2 import StreamSpec
 
@@ -76,10 +76,11 @@ def run(args: argparse.Namespace) -> int:
     specs = stream_specs(args.stream, args.fps, args.width, args.height)
     if specs:
         register(settings, specs)
-    serve_probes(settings.metrics_port, settings.metrics_addr)
+    health = GatewayHealth()
+    serve_probes(settings.metrics_port, settings.metrics_addr, live=health.live, ready=health.ready)
     register_energy_metrics("gateway")
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    serve(settings, stop)
+    serve(settings, stop, health)
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from framewire.core.admin import TopicSpec, ensure_topics, fixed_topics, stream_topics
 from framewire.core.errors import ConfigError
@@ -26,13 +27,45 @@ from framewire.gateway.spec import InvalidStream, config_from_spec
 log = logging.getLogger(__name__)
 
 MOVE_FLUSH_S = 5.0  # how long a stream's frames may take to land before another gateway starts it
+# A control loop that has not stepped for this long is stuck (a step blocks ~0.5 s at most).
+STALL_S = 30.0
+
+
+class GatewayHealth:
+    """What the gateway's probes report; written by the control thread, read by the probe's."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._last_step: float | None = None
+        self._registry_loaded = False
+
+    def stepped(self, registry_loaded: bool) -> None:
+        """Called at the end of every control step."""
+        self._last_step = self._clock()
+        self._registry_loaded = registry_loaded
+
+    def live(self) -> tuple[bool, str]:
+        if self._last_step is None:
+            return True, "starting"
+        idle = self._clock() - self._last_step
+        if idle > STALL_S:
+            return False, f"control loop has not run for {idle:.0f} s"
+        return True, "control loop running"
+
+    def ready(self) -> tuple[bool, str]:
+        if self._last_step is None:
+            return False, "starting: Kafka, topics and the registry"
+        if not self._registry_loaded:
+            return False, "reading the stream registry"
+        return self.live()
 
 
 class Gateway:
     """One gateway; ``start``, then ``step`` repeatedly (or ``run``), then ``close``."""
 
-    def __init__(self, settings: GatewaySettings) -> None:
+    def __init__(self, settings: GatewaySettings, health: GatewayHealth | None = None) -> None:
         self.settings = settings
+        self.health = health or GatewayHealth()
         self.topics = settings.kafka.topics
         self.policy = settings.kafka.topic_policy
         self._desired: dict[str, Entry] = {}
@@ -80,6 +113,7 @@ class Gateway:
         if self._registry.loaded:
             self._reconcile()
         self._publish_status()
+        self.health.stepped(self._registry.loaded)
 
     def streams(self) -> dict[str, RunState]:
         """The streams this gateway serves and their state."""
@@ -186,9 +220,10 @@ class Gateway:
                 counters.stream_id, drops, counters.give_back_drops))
 
 
-def serve(settings: GatewaySettings, stop: threading.Event | None = None) -> None:
+def serve(settings: GatewaySettings, stop: threading.Event | None = None,
+          health: GatewayHealth | None = None) -> None:
     """Run a gateway until ``stop`` is set; called by ``framewire gateway`` and ``up``."""
-    gateway = Gateway(settings)
+    gateway = Gateway(settings, health)
     gateway.start()
     try:
         gateway.run(stop or threading.Event())
