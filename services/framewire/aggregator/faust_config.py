@@ -20,8 +20,8 @@ def faust_config(settings: AggregatorSettings) -> dict[str, Any]:
         "datadir": str(settings.data_dir),
         "topic_partitions": settings.partitions,
         "topic_replication_factor": settings.replication,
-        # faust 0.15 can declare topics on Kafka 4, but every topic is created from the topic
-        # catalogue before the app starts (topology.prepare_topics; docs/stats-format.md).
+        # faust 0.11 cannot declare topics on Kafka 4 (0.15 can); either way every topic is
+        # created from the topic catalogue before the app starts (docs/stats-format.md).
         "topic_allow_declare": False,
         "autodiscover": False,
         "web_enabled": settings.web_port > 0,

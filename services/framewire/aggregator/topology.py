@@ -1,11 +1,11 @@
 """Topics the aggregator reads and owns, created with Kafka's AdminClient.
 
 Every topic, faust's own included, is created here with the topic catalogue's settings
-(retention, compaction) rather than by faust's declare path: faust-streaming 0.11 could not
-create topics on Kafka 4.x at all (``'MetadataRequest_v1' object has no attribute
-'prepare'``), and 0.15 can, but with its own defaults. The app runs with
-``topic_allow_declare=False``. faust's pattern subscriptions still subscribe to nothing on
-0.15.3, so result topics are listed here by regex and handed to faust by name.
+(retention, compaction) rather than by faust's declare path: faust-streaming 0.11 (the
+pinned version) cannot create topics on Kafka 4.x at all (``'MetadataRequest_v1' object has
+no attribute 'prepare'``); 0.15 can, with its own defaults. The app runs with
+``topic_allow_declare=False``. faust's pattern subscriptions subscribe to nothing (0.11 and
+0.15.3 alike), so result topics are listed here by regex and handed to faust by name.
 """
 
 from __future__ import annotations
