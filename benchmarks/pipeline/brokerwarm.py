@@ -13,16 +13,13 @@ import threading
 import time
 from typing import Any
 
+from framewire.core.admin import TopicSpec, ensure_topics
 from framewire.core.config import KafkaSettings
 from framewire.core.kafka import consumer_config, make_admin, producer_config
 
 
 def create_topics(settings: KafkaSettings, topics: list[str]) -> None:
-    from confluent_kafka.admin import NewTopic
-
-    admin = make_admin(settings)
-    for future in admin.create_topics([NewTopic(t, 1, 1) for t in topics]).values():
-        future.result(30)
+    ensure_topics(make_admin(settings), [TopicSpec(t) for t in topics])
 
 
 def produce(settings: KafkaSettings, topics: list[str], fps: float, payload: bytes,
