@@ -118,6 +118,13 @@ class Service:
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def log_digest(self, lines: int = 40) -> str:
+        """The last ``lines`` lines of the log without client-library connection chatter
+        (librdkafka's ``%N|`` lines, aiokafka's), for a failure message."""
+        kept = [line for line in self.log_text().splitlines()
+                if not line.startswith("%") and " aiokafka" not in line]
+        return "\n".join(f"  {self.name}| {line[:300]}" for line in kept[-lines:])
+
     def __enter__(self) -> Service:
         return self.start()
 

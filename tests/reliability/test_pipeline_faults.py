@@ -118,8 +118,10 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
     try:
         flowing = wait_until(lambda: all(watch.results(s) for s in STREAMS)
                              and watch.stats_after(0) > 0 and running.results_seen() > 0, 90)
-        assert flowing, ({s: len(watch.results(s)) for s in STREAMS}, watch.stats_after(0),
-                         running.results_seen(), {n: s.log_text()[-600:] for n, s in services.items()})
+        if not flowing:
+            pytest.fail(f"pipeline not flowing in 90 s: results {[len(watch.results(s)) for s in STREAMS]}, "
+                        f"stats {watch.stats_after(0)}, dashboard {running.results_seen()}\n"
+                        + "\n".join(s.log_digest() for s in services.values()))
         yield running
     finally:
         for service in services.values():

@@ -57,6 +57,10 @@ def _serve(settings: AggregatorSettings, rules: tuple[Rule, ...]) -> int:
     from framewire.core.kafka import check_reachable
     from framewire.core.probes import serve_probes
 
+    # faust's own INFO lines (recovery, assignment, "Worker ready") are how an operator sees
+    # a worker that is starting but not yet serving; aiokafka stays at WARNING.
+    for name in ("faust", "mode"):
+        logging.getLogger(name).setLevel(logging.getLogger().level)
     check_reachable(settings.kafka)
     prepare_topics(settings)
     runtime = build_app(settings, rules, result_topics(settings))
