@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "replay": ("framewire.replay.command", "re-run a past time range through a model"),
     "compare": ("framewire.replay.compare", "compare two result topics"),
     "tail": ("framewire.replay.tail", "decode a framewire topic to JSON lines"),
+    "clip": ("framewire.clips.command", "cut an MP4 clip or a snapshot from Kafka history"),
     "bench": ("framewire.benchmark", "run the end-to-end macro-benchmark"),
 }
 
