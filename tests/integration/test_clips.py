@@ -42,9 +42,10 @@ def publish_results(kafka: KafkaSettings, rec: Recording, scores: dict[int, floa
     producer = make_producer(kafka)
     for index, score in scores.items():
         at_ns = rec.timestamp(index) * 1_000_000
+        box = Box(xmin=0.2, ymin=0.2, xmax=0.6, ymax=0.9)
         result = DetectionResult(stream_id=rec.stream, frame_sequence=index, capture_time_ns=at_ns,
-                                 image_width=W, image_height=H, detections=[Detection(
-                                     label="person", score=score, box=Box(xmin=0.2, ymin=0.2, xmax=0.6, ymax=0.9))])
+                                 image_width=W, image_height=H,
+                                 detections=[Detection(label="person", score=score, box=box)])
         producer.produce(kafka.topics.results(rec.stream), encode(result), rec.stream.encode())
     assert producer.flush(30) == 0
 
@@ -62,7 +63,9 @@ def alert(stream: str, state: str, since_ms: int, fired_ms: int, at_ms: int) -> 
                         threshold=1.0, since_ms=since_ms, fired_ms=fired_ms, at_ms=at_ms)
 
 
-def test_a_range_clip_has_every_frame_at_its_capture_time(kafka_settings: KafkaSettings, tmp_path: Path) -> None:
+def test_a_range_clip_has_every_frame_at_its_capture_time(
+    kafka_settings: KafkaSettings, tmp_path: Path,
+) -> None:
     # Given 60 recorded frames of real photos at 15 fps
     rec = record(kafka_settings, "cam", photo_jpegs(60, W, H, hold=5), width=W, height=H, fps=FPS)
     # When frames 10..49 are cut
@@ -117,7 +120,9 @@ def test_a_range_with_a_hole_is_cut_and_the_gap_listed(kafka_settings: KafkaSett
     assert report.gaps[0].end_ms - report.gaps[0].start_ms == pytest.approx(3000 + 1000 / FPS, abs=2)
 
 
-def test_bad_ranges_streams_and_events_get_clear_errors(kafka_settings: KafkaSettings, tmp_path: Path) -> None:
+def test_bad_ranges_streams_and_events_get_clear_errors(
+    kafka_settings: KafkaSettings, tmp_path: Path,
+) -> None:
     rec = record(kafka_settings, "old", photo_jpegs(20, W, H), width=W, height=H, fps=FPS)
     topic = kafka_settings.topics.frames("old")
     admin = make_admin(kafka_settings)  # kept: the futures complete on this client's thread
@@ -125,11 +130,13 @@ def test_bad_ranges_streams_and_events_get_clear_errors(kafka_settings: KafkaSet
         future.result(10)
     out = tmp_path / "x.mp4"
     # A range that retention removed: the error names the oldest time still available
+    expired = ClipRequest(range=ClipRange("old", rec.timestamp(0), rec.timestamp(5)))
     with pytest.raises(ClipRangeError, match=f"oldest available frame is at {format_time(rec.timestamp(8))}"):
-        make_clip(kafka_settings, ClipRequest(range=ClipRange("old", rec.timestamp(0), rec.timestamp(5))), out)
+        make_clip(kafka_settings, expired, out)
     # An unknown stream: the error names the streams that have frames
-    with pytest.raises(UnknownTopicError, match="unknown stream 'nope'.*old"):
-        make_clip(kafka_settings, ClipRequest(range=ClipRange("nope", rec.timestamp(0), rec.timestamp(5))), out)
+    unknown = ClipRequest(range=ClipRange("nope", rec.timestamp(0), rec.timestamp(5)))
+    with pytest.raises(UnknownTopicError, match=r"unknown stream 'nope'.*old"):
+        make_clip(kafka_settings, unknown, out)
     # A range in the future
     now = int(time.time() * 1000)
     with pytest.raises(ClipRangeError, match="starts in the future"):
@@ -146,7 +153,9 @@ def cli(kafka: KafkaSettings, *args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=120, env=env, check=False)
 
 
-def test_the_command_writes_a_clip_and_refuses_to_before_from(kafka_settings: KafkaSettings, tmp_path: Path) -> None:
+def test_the_command_writes_a_clip_and_refuses_to_before_from(
+    kafka_settings: KafkaSettings, tmp_path: Path,
+) -> None:
     rec = record(kafka_settings, "cli", photo_jpegs(30, W, H), width=W, height=H, fps=FPS)
     window = rec.window()
     # When the command cuts the recorded range
