@@ -18,7 +18,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from framewire.clips.encoder import Mp4Writer
 from framewire.clips.overlay import Drawn, draw
 from framewire.clips.reading import ClipFrame, ClipSource, FrameKey
 from framewire.clips.spans import ClipRange, ClipRangeError, Event, EventRef, Gap, find_event, find_gaps
@@ -110,6 +109,8 @@ def make_clip(kafka: KafkaSettings, request: ClipRequest, out: Path,
 
 def _write(frames: Iterable[ClipFrame], boxes: dict[FrameKey, list[Drawn]], tmp: Path,
            clip: ClipRange, fps: float, progress: Progress) -> tuple[int, list[int], tuple[int, int], int]:
+    from framewire.clips.encoder import Mp4Writer  # PyAV loads on the first clip, not at import
+
     writer: Mp4Writer | None = None
     captures: list[int] = []
     with_boxes = 0

@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,12 +24,17 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from framewire.core.errors import FramewireError
+
+if TYPE_CHECKING:
+    from framewire.clips.make import ClipReport, ClipRequest, Progress
 from framewire.dashboard import metrics
+from framewire.dashboard.api_clips import clips_router
 from framewire.dashboard.api_events import events_router
 from framewire.dashboard.api_frames import frames_router
 from framewire.dashboard.api_stats import stats_router
 from framewire.dashboard.api_streams import health_router, streams_router
 from framewire.dashboard.catalog import ModelCatalog
+from framewire.dashboard.clipjobs import ClipJobs
 from framewire.dashboard.context import Context
 from framewire.dashboard.feed import Feed
 from framewire.dashboard.framestore import FrameStore
@@ -60,15 +67,38 @@ async def run_pipeline_view(app: FastAPI, with_kafka: bool) -> AsyncIterator[Non
     if with_kafka:
         await start_kafka(ctx)
     ticker = asyncio.create_task(tick_forever(ctx), name="dashboard-summaries")
+    clips_dir, own_dir = clip_folder(ctx.settings)
+    ctx.clips = ClipJobs(
+        lambda request, out, progress: cut_clip(ctx.settings, request, out, progress), clips_dir,
+        running=ctx.settings.clips_running, queued=ctx.settings.clips_queued,
+        max_bytes=ctx.settings.clips_max_mb * 2**20, ttl_s=ctx.settings.clips_ttl_s,
+    )
     try:
         yield
     finally:
+        ctx.clips.close()
+        if own_dir:
+            shutil.rmtree(clips_dir, ignore_errors=True)
         ctx.hub.close()
         ticker.cancel()
         if ctx.feed is not None:
             await asyncio.to_thread(ctx.feed.stop)
         if ctx.writer is not None:
             await asyncio.to_thread(ctx.writer.close)
+
+
+def cut_clip(settings: DashboardSettings, request: ClipRequest, out: Path, progress: Progress) -> ClipReport:
+    """Run by a clip job's worker thread; PyAV is imported on the first clip only."""
+    from framewire.clips.make import make_clip
+
+    return make_clip(settings.kafka, request, out, progress)
+
+
+def clip_folder(settings: DashboardSettings) -> tuple[Path, bool]:
+    """The clip folder and whether it is this process's own (a temporary one, removed at exit)."""
+    if settings.clips_dir is not None:
+        return settings.clips_dir, False
+    return Path(tempfile.mkdtemp(prefix="framewire-clips-")), True
 
 
 async def start_kafka(ctx: Context) -> None:
@@ -136,6 +166,7 @@ def create_app(settings: DashboardSettings, *, with_kafka: bool = True) -> FastA
     app.include_router(events_router(auth))
     app.include_router(frames_router(auth))
     app.include_router(stats_router(auth))
+    app.include_router(clips_router(auth))
     add_page_and_metrics(app, auth, settings)
     add_cors(app, settings)
     app.add_middleware(SecurityHeaders)

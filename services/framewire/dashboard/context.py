@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from framewire.dashboard.catalog import ModelCatalog
+from framewire.dashboard.clipjobs import ClipJobs
 from framewire.dashboard.feed import Feed
 from framewire.dashboard.hub import Hub
 from framewire.dashboard.settings import DashboardSettings
@@ -32,6 +33,8 @@ class Context:
     # The loop serving the app, set at start-up (other threads hand work to it).
     loop: asyncio.AbstractEventLoop | None = None
     writer: SpecWriter | None = None
+    # Clip jobs, from start-up to shutdown.
+    clips: ClipJobs | None = None
     replays: asyncio.Semaphore = field(
         default_factory=lambda: asyncio.Semaphore(MAX_CONCURRENT_REPLAYS)
     )

@@ -55,6 +55,14 @@ class DashboardSettings(BaseSettings):
     # Folders file and folder sources must lie in (the gateways' FW_GATEWAY_MEDIA_ROOTS).
     # Env: comma-separated absolute paths. Empty: any path is accepted.
     media_roots: Annotated[tuple[Path, ...], NoDecode] = ()
+    # Clip jobs (POST /api/clips): where finished clips are kept (default: a folder in the
+    # system's temporary directory), how many are cut at once and wait, the folder's size
+    # bound and how long a clip is kept.
+    clips_dir: Path | None = None
+    clips_running: int = Field(default=2, ge=1, le=16)
+    clips_queued: int = Field(default=8, ge=0, le=1000)
+    clips_max_mb: int = Field(default=512, ge=1, le=1_000_000)
+    clips_ttl_s: float = Field(default=3600.0, gt=0, le=30 * 86400)
 
     @field_validator("media_roots", mode="before")
     @classmethod
