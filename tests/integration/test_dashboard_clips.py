@@ -87,7 +87,9 @@ def test_an_alerts_clip_is_made_in_the_background_and_downloads_as_h264(
         assert shot.status_code == 200 and shot.content[:2] == b"\xff\xd8"
 
 
-def test_auth_bounds_and_bad_requests_get_clear_answers(kafka_settings: KafkaSettings, dashboard: str) -> None:
+def test_auth_bounds_and_bad_requests_get_clear_answers(
+    kafka_settings: KafkaSettings, dashboard: str,
+) -> None:
     rec = record(kafka_settings, "gate", photo_jpegs(30, W, H), width=W, height=H, fps=FPS)
     now = int(time.time() * 1000)
     with httpx.Client(base_url=dashboard, timeout=30) as anonymous:
