@@ -55,7 +55,8 @@ def publish_results(kafka: KafkaSettings, rec: Recording) -> None:
     boxes = [Detection(label="person", score=0.8, box=Box(xmin=0.1, ymin=0.2, xmax=0.4, ymax=0.9)),
              Detection(label="dog", score=0.6, box=Box(xmin=0.5, ymin=0.5, xmax=0.9, ymax=0.95))]
     for i in range(rec.count):
-        result = DetectionResult(stream_id=STREAM, frame_sequence=i, capture_time_ns=rec.timestamp(i) * 1_000_000,
+        at_ns = rec.timestamp(i) * 1_000_000
+        result = DetectionResult(stream_id=STREAM, frame_sequence=i, capture_time_ns=at_ns,
                                  image_width=WIDTH, image_height=HEIGHT, detections=boxes)
         producer.produce(kafka.topics.results(STREAM), encode(result), STREAM.encode())
         producer.poll(0)
@@ -76,7 +77,8 @@ def main() -> int:
     clip = ClipRange(STREAM, window.start_ms, window.end_ms)
     out = sys.stdout.write
     facts = machine_facts()
-    out(f"machine      {facts['cpu_model']} ({facts['cpus_usable']} usable CPUs), flags {facts['cpu_flags']}\n")
+    out(f"machine      {facts['cpu_model']} ({facts['cpus_usable']} usable CPUs), "
+        f"flags {facts['cpu_flags']}\n")
     out(f"recording    {len(jpegs)} frames {WIDTH}x{HEIGHT} @ {FPS} fps = {args.seconds} s of video\n")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
