@@ -4,7 +4,7 @@
 {{- $_ := set . "name" "dashboard" -}}
 {{- $_ := set . "component" $v -}}
 {{- $_ := set . "args" (list "dashboard") -}}
-{{- $settings := dict "FW_DASHBOARD_HOST" "0.0.0.0" "FW_DASHBOARD_PORT" $v.port -}}
+{{- $settings := dict "FW_DASHBOARD_HOST" "0.0.0.0" "FW_DASHBOARD_PORT" $v.port "FW_DASHBOARD_CLIPS_MAX_MB" $v.clipsMaxMb -}}
 {{- if $v.auth.all -}}
 {{- if not $v.auth.existingSecret -}}
 {{- fail "dashboard.auth.all needs dashboard.auth.existingSecret (the Secret holding the token)" -}}
