@@ -123,7 +123,9 @@ class Service:
         (librdkafka's ``%N|`` lines, aiokafka's), for a failure message."""
         kept = [line for line in self.log_text().splitlines()
                 if not line.startswith("%") and " aiokafka" not in line]
-        return "\n".join(f"  {self.name}| {line[:300]}" for line in kept[-lines:])
+        code = None if self.process is None else self.process.poll()
+        head = f"  {self.name}: " + ("running" if code is None else f"EXITED with status {code}")
+        return "\n".join([head, *(f"  {self.name}| {line[:300]}" for line in kept[-lines:])])
 
     def __enter__(self) -> Service:
         return self.start()
