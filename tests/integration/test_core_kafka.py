@@ -13,6 +13,7 @@ from confluent_kafka import Consumer, TopicPartition
 
 from framewire.core.admin import (
     TopicPolicy,
+    await_topics,
     ensure_topics,
     fixed_topics,
     read_topic_configs,
@@ -63,6 +64,21 @@ def test_ensure_topics_is_idempotent_and_configs_read_back(kafka_settings):
     assert frames["retention.ms"] == "120000"
     assert int(frames["max.message.bytes"]) >= 8 * 1024 * 1024
     assert configs[kafka_settings.topics.streams]["cleanup.policy"] == "compact"
+
+
+def test_new_topics_are_awaited_until_they_have_leaders_and_a_missing_one_is_named(kafka_settings):
+    # Given a stream's topics just created
+    admin = make_admin(kafka_settings)
+    specs = stream_topics(kafka_settings.topics, "cam-2", TopicPolicy())
+    ensure_topics(admin, specs)
+    # When they are awaited, then every partition has a leader in the broker's metadata
+    await_topics(admin, [s.name for s in specs], timeout_s=30)
+    metadata = admin.list_topics(timeout=10).topics
+    assert all(p.leader >= 0 for s in specs for p in metadata[s.name].partitions.values())
+    # And a topic that was never created is named when the wait gives up
+    never = f"{kafka_settings.topic_prefix}never"
+    with pytest.raises(KafkaUnavailableError, match=f"without a leader after 1s: {never}"):
+        await_topics(admin, [specs[0].name, never], timeout_s=1)
 
 
 def test_changed_retention_is_applied_to_an_existing_topic(kafka_settings):

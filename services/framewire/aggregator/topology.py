@@ -13,7 +13,7 @@ from __future__ import annotations
 from confluent_kafka.admin import AdminClient
 
 from framewire.aggregator.settings import AggregatorSettings
-from framewire.core.admin import TopicPolicy, TopicSpec, ensure_topics, fixed_topics
+from framewire.core.admin import TopicPolicy, TopicSpec, await_topics, ensure_topics, fixed_topics
 from framewire.core.catalog import COMPACTED_CONFIG, WEEK_MS, classify
 from framewire.core.errors import KafkaUnavailableError
 from framewire.core.kafka import make_admin
@@ -47,7 +47,10 @@ def prepare_topics(settings: AggregatorSettings) -> None:
     """
     admin = make_admin(settings.kafka)
     policy = TopicPolicy(replication=settings.replication)
-    ensure_topics(admin, fixed_topics(settings.kafka.topics, policy) + owned_topics(settings))
+    specs = fixed_topics(settings.kafka.topics, policy) + owned_topics(settings)
+    ensure_topics(admin, specs)
+    # faust subscribes at once; a topic not yet in its first assignment would go unread.
+    await_topics(admin, [s.name for s in specs])
 
 
 def result_topics(

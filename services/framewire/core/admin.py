@@ -7,6 +7,7 @@ writes) and by the dashboard when a stream is created.
 from __future__ import annotations
 
 import logging
+import time
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import (
@@ -60,6 +61,37 @@ def ensure_topics(admin: AdminClient, specs: list[TopicSpec], timeout_s: float =
     if present:
         _align_configs(admin, present, timeout_s)
     return created
+
+
+def await_topics(admin: AdminClient, names: list[str], timeout_s: float = 30.0) -> None:
+    """Block until every topic in ``names`` is in the broker's metadata with a leader for
+    each partition; KafkaUnavailableError naming the missing ones after ``timeout_s``.
+
+    Called after creating topics that a consumer group subscribes to right away: a group
+    leader that computes the assignment before a new topic shows in its metadata assigns
+    none of its partitions, and its client notices only at its next metadata refresh
+    (aiokafka: 5 minutes), so the topic goes unread until then.
+    """
+    deadline = time.monotonic() + timeout_s
+    missing = list(names)
+    while True:
+        try:
+            topics = admin.list_topics(timeout=max(1.0, deadline - time.monotonic())).topics
+        except KafkaException as exc:
+            raise KafkaUnavailableError(f"cannot list topics: {exc}") from None
+        missing = [n for n in names if not _has_leaders(topics.get(n))]
+        if not missing or time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)
+    if missing:
+        raise KafkaUnavailableError(f"topics without a leader after {timeout_s:.0f}s: {', '.join(missing)}")
+
+
+def _has_leaders(topic: object) -> bool:
+    partitions = getattr(topic, "partitions", None)
+    if getattr(topic, "error", None) is not None or not partitions:
+        return False
+    return all(p.leader >= 0 for p in partitions.values())
 
 
 def _create(admin: AdminClient, specs: list[TopicSpec], timeout_s: float) -> list[str]:
