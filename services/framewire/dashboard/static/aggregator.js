@@ -1,6 +1,7 @@
-// framewire page, part 3 of 5: what the aggregator publishes (docs/stats-format.md):
+// framewire page, part 3 of 6: what the aggregator publishes (docs/stats-format.md):
 // window statistics (a compact line on each tile, a table in the detail view) and the
-// alerts panel (firing and cleared transitions, with stream, rule and time).
+// alerts panel (firing and cleared transitions, with stream, rule and time, and the
+// event's thumbnail, Play and Download from clips.js).
 "use strict";
 
 (() => {
@@ -96,6 +97,7 @@
     reset() {
       this.seen = new Set();
       this.firing = new Map(); // alert_id -> its item while firing
+      window.fw.releaseClips(this.list);
       this.list.textContent = "";
       this.list.append(el("li", "muted", "none"));
       this.count();
@@ -109,7 +111,10 @@
       const v = alert.value;
       const item = v && typeof v === "object" && v.rule ? this.transition(v, alert) : this.other(alert);
       this.list.prepend(item);
-      while (this.list.children.length > 50) this.list.lastElementChild.remove();
+      while (this.list.children.length > 50) {
+        window.fw.releaseClips(this.list.lastElementChild);
+        this.list.lastElementChild.remove();
+      }
       this.count();
     }
 
@@ -128,6 +133,8 @@
       if (!firing && v.fired_ms) parts.push(`fired ${clock(v.fired_ms)}`);
       if (v.reason) parts.push(v.reason);
       item.append(head, what, el("div", "alert-detail", parts.filter(Boolean).join(" · ")));
+      // Both transitions belong to the firing: its id is alert_id@fired_ms (docs/stats-format.md).
+      if (v.alert_id && v.fired_ms) item.append(window.fw.eventClip(`${v.alert_id}@${v.fired_ms}`));
       const key = item.dataset.alertId;
       const earlier = this.firing.get(key);
       if (earlier) earlier.classList.replace("firing", "resolved");

@@ -8,8 +8,8 @@
 // sent as a header (never in a URL, where it would end up in logs).
 //
 // This file: the grid (summary event stream), panels, the add-stream form, models, start-up.
-// Parts 1-4 (core.js, draw.js, aggregator.js, detail.js) are loaded first and shared
-// through window.fw.
+// Parts 1-4 and 6 (core.js, draw.js, aggregator.js, detail.js, clips.js) are loaded first
+// and shared through window.fw.
 "use strict";
 
 (() => {

@@ -1,4 +1,4 @@
-// framewire page, part 4 of 5: one stream's detail view (its own event stream, resumed with
+// framewire page, part 4 of 6: one stream's detail view (its own event stream, resumed with
 // Last-Event-ID after a reconnect), aggregator windows, latency chart, counts per class, spec.
 "use strict";
 

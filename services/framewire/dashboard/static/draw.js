@@ -1,4 +1,4 @@
-// framewire page, part 2 of 5: painting a frame with its detections.
+// framewire page, part 2 of 6: painting a frame with its detections.
 "use strict";
 
 (() => {
