@@ -51,6 +51,14 @@ VIDEO_PIXELS = """() => {
 }"""
 
 
+# Every text the status line shows, in order: the job's progress as the page reported it.
+WATCH_STATUS = """(node) => {
+    window.clipStatus = [];
+    new MutationObserver(() => window.clipStatus.push(node.textContent))
+        .observe(node, {childList: true, characterData: true, subtree: true});
+}"""
+
+
 def publish_results(kafka: KafkaSettings, rec: Recording, frames: range) -> None:
     """A person box on each of ``frames``, the middle one scoring best."""
     producer = make_producer(kafka)
@@ -126,8 +134,8 @@ def test_an_alert_shows_its_frame_plays_its_clip_and_downloads_it(
     cleared = items.first
     expect(cleared).to_have_attribute("data-state", "cleared")
     # When Play is clicked / Then the job's progress shows, then the clip plays in the dialog
+    cleared.locator(".clip-status").evaluate(WATCH_STATUS)
     cleared.get_by_role("button", name="Play").click()
-    expect(cleared.locator(".clip-status")).not_to_be_empty()
     page.wait_for_function(
         """() => { const v = document.querySelector("#clip-video");
                    return document.querySelector("#clip-dialog").open && (v.readyState >= 1 || v.error); }""",
@@ -144,6 +152,9 @@ def test_an_alert_shows_its_frame_plays_its_clip_and_downloads_it(
     page.wait_for_function("() => document.querySelector('#clip-video').currentTime > 0.3", timeout=20_000)
     assert page.evaluate(VIDEO_PIXELS) > 20
     expect(page.locator("#clip-facts")).to_contain_text(f"{W}\u00d7{H}")
+    said = page.evaluate("window.clipStatus")
+    assert said[0] == "asking for a clip…", said
+    assert any(text.startswith(("queued", "waiting", "cutting")) for text in said), said
     shot(page, "clip-dialog-playing")
     page.locator("#clip-close").click()
     expect(page.locator("#clip-dialog")).not_to_be_visible()

@@ -51,7 +51,8 @@
     for (let i = 0; i < POLL_LIMIT; i += 1) {
       if (job.state === "done") return job;
       if (job.state === "failed" || job.state === "expired") throw new Error(job.error || `clip ${job.state}`);
-      show(`${STATE_TEXT[job.state] || job.state} ${Math.round((job.progress || 0) * 100)} %`);
+      const done = job.state === "running" ? ` ${Math.round((job.progress || 0) * 100)} %` : "…";
+      show(`${STATE_TEXT[job.state] || job.state}${done}`);
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       const response = await api(`/api/clips/${job.id}`, { cache: "no-store" });
       if (!response.ok) throw new Error(await errorText(response));
