@@ -12,6 +12,7 @@ rest are reads.
 from __future__ import annotations
 
 import asyncio
+import time
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import FileResponse, Response
@@ -24,6 +25,9 @@ from framewire.core.history import UnknownTopicError
 from framewire.dashboard.clipjobs import ClipJob, ClipJobs, JobsFullError, JobState
 from framewire.dashboard.context import Context, Ctx
 from framewire.dashboard.security import Auth
+
+SNAPSHOT_KEEP_S = 60.0
+SNAPSHOTS_KEPT = 64
 
 
 class ClipBody(BaseModel):
@@ -111,15 +115,25 @@ def clips_router(auth: Auth) -> APIRouter:
         if found.state is not JobState.DONE:
             why = f": {found.error}" if found.error else ""
             raise HTTPException(409, f"clip {job_id} is {found.state}{why}")
+        path = _jobs(ctx).path_of(job_id)
+        if not path.exists():  # deleted by the size bound or expiry since the state was read
+            raise HTTPException(410, f"clip {job_id} expired and was deleted; ask for it again")
         name = f"{found.request.stream}-{job_id}.mp4"
-        return FileResponse(_jobs(ctx).path_of(job_id), media_type="video/mp4", filename=name,
+        return FileResponse(path, media_type="video/mp4", filename=name,
                             content_disposition_type="attachment" if download else "inline")
+
+    # Each alert in the page asks for its event's snapshot, and the firing and cleared items
+    # of one event ask for the same one: recent answers are kept a minute.
+    recent: dict[str, tuple[float, bytes]] = {}
 
     @router.get("/snapshot", dependencies=read, response_class=Response,
                 responses={200: {"content": {"image/jpeg": {}}}}, summary="An event's best frame")
     async def snapshot(ctx: Ctx, event: str = Query(description="<rule>/<stream>[@<fired_ms>]")) -> Response:
         from framewire.clips.make import make_snapshot
 
+        kept = recent.get(event)
+        if kept is not None and time.monotonic() - kept[0] < SNAPSHOT_KEEP_S:
+            return _jpeg(kept[1])
         try:
             ref = EventRef.parse(event)
             async with ctx.replays:
@@ -130,9 +144,16 @@ def clips_router(auth: Auth) -> APIRouter:
             raise HTTPException(404, str(exc)) from None
         except FramewireError as exc:
             raise HTTPException(503, str(exc)) from None
-        return Response(shot.jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=60"})
+        if len(recent) >= SNAPSHOTS_KEPT:
+            recent.pop(min(recent, key=lambda k: recent[k][0]))
+        recent[event] = (time.monotonic(), shot.jpeg)
+        return _jpeg(shot.jpeg)
 
     return router
+
+
+def _jpeg(data: bytes) -> Response:
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=60"})
 
 
 def _known(ctx: Context, job_id: str) -> ClipJob:
