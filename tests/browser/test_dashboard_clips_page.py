@@ -109,7 +109,7 @@ def open_with_token(page: Page, server: DashboardServer) -> None:
 def thumbnail_width(item: Locator) -> int:
     """The natural width of the item's thumbnail once it has loaded (or failed, with why)."""
     settled = item.locator("img.thumb:not(.thumb-wait), .thumb-failed")
-    expect(settled).to_have_count(1, timeout=30_000)
+    expect(settled).to_have_count(1, timeout=60_000)
     assert settled.evaluate("(n) => n.tagName") == "IMG", f"no thumbnail: {settled.get_attribute('title')}"
     return int(settled.evaluate("(i) => i.complete ? i.naturalWidth : -1"))
 
