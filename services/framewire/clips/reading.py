@@ -26,7 +26,7 @@ from framewire.core.history import UnknownTopicError, history_consumer, read_top
 from framewire.core.kafka import make_admin
 from framewire.core.statsformat import AlertMessage
 from framewire.replay.frames import FramesHistory
-from framewire.replay.window import PartitionRange, PartitionState, TimeWindow, format_time
+from framewire.replay.window import PartitionRange, PartitionState, TimeWindow, format_time, range_of
 from framewire.v1.detection_pb2 import DetectionResult
 from framewire.v1.frame_pb2 import Frame
 
@@ -117,7 +117,7 @@ class ClipSource:
         try:
             window = TimeWindow(clip.start_ms, clip.end_ms + RESULTS_LAG_MS)
             states = reader.states(partitions, window)
-            ranges = [_offsets(s) for s in states if not s.empty]
+            ranges = [range_of(s) for s in states if not s.empty]
             found: dict[FrameKey, list[Drawn]] = {}
             for msg in reader.read([r for r in ranges if r.count > 0], self._stall_s):
                 _add_result(found, msg, clip)
@@ -157,18 +157,12 @@ def plan_frames(clip: ClipRange, states: list[PartitionState], topic: str) -> Fr
             f"frames of stream {clip.stream} before {format_time(oldest)} are not on Kafka ({why}); "
             f"the oldest available frame is at {format_time(oldest)}",
             stream_id=clip.stream, topic=topic)
-    ranges = [r for r in (_offsets(s) for s in stored) if r.count > 0]
+    ranges = [r for r in (range_of(s) for s in stored) if r.count > 0]
     if not ranges:
         raise ClipRangeError(f"no frames of stream {clip.stream} in {clip}; the frames on Kafka span "
                              f"{format_time(oldest)} .. {format_time(newest)}",
                              stream_id=clip.stream, topic=topic)
     return FramePlan(ranges, oldest, newest)
-
-
-def _offsets(state: PartitionState) -> PartitionRange:
-    start = state.high if state.start < 0 else state.start
-    end = state.high if state.end < 0 else state.end
-    return PartitionRange(state.partition, start, max(start, end))
 
 
 def _frame_of(msg: Message) -> ClipFrame | None:

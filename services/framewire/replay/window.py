@@ -128,7 +128,7 @@ def plan_ranges(
             f"{format_time(earliest)}: replay from there (--from {format_time(earliest)})",
             stream_id=stream, topic=topic, partition=expired[0].partition, offset=expired[0].low,
         )
-    ranges = [_range_of(s) for s in stored]
+    ranges = [range_of(s) for s in stored]
     ranges = [r for r in ranges if r.count > 0]
     if not ranges:
         first = min(s.first_ts for s in stored)
@@ -140,7 +140,8 @@ def plan_ranges(
     return ranges
 
 
-def _range_of(state: PartitionState) -> PartitionRange:
+def range_of(state: PartitionState) -> PartitionRange:
+    """The offsets a partition's window covers (an unanswered lookup: up to its end)."""
     start = state.high if state.start < 0 else state.start
     end = state.high if state.end < 0 else state.end
     return PartitionRange(state.partition, start, max(start, end))
