@@ -7,7 +7,7 @@ from confluent_kafka import Consumer, KafkaError
 
 from framewire.core.config import KafkaSettings
 from framewire.core.kafka import consumer_config
-from framewire.inference.kafka_io import group_config
+from framewire.inference.kafka_io import KafkaIO, _transactional_producer, group_config
 from framewire.inference.settings import GroupProtocol, InferenceSettings
 
 pytestmark = pytest.mark.unit
@@ -57,3 +57,28 @@ def test_a_fatal_consumer_error_event_stops_the_consumer_loop() -> None:
         raise_if_incurable(event, "consumer group g")
     # while a retriable error is left to librdkafka
     raise_if_incurable(KafkaError(KafkaError._TRANSPORT, "broker down"), "consumer group g")
+
+
+def test_the_transactional_producer_options_are_accepted_with_a_short_transaction_timeout() -> None:
+    # Given the default transaction timeout, short so that a worker dying inside a
+    # transaction blocks its partitions' offsets only for seconds
+    s = settings()
+    assert s.transaction_timeout_ms <= s.session_timeout_ms
+    # When the worker's producer is built, then librdkafka accepts it (it refuses a message
+    # timeout longer than the transaction timeout)
+    producer = _transactional_producer(s)
+    producer.flush(0)
+
+
+def test_seeking_a_partition_that_is_no_longer_assigned_is_reported_not_raised() -> None:
+    # Given a worker's Kafka clients whose consumer holds no partition (a revoke or a fence
+    # happened since the cycle was selected)
+    s = settings()
+    consumer = Consumer(consumer_config(s.kafka, "g", **group_config(s)))
+    io = KafkaIO(s, consumer, _transactional_producer(s), None)  # type: ignore[arg-type]
+    try:
+        # When the worker seeks it forward, then it learns there is nothing to move
+        assert io.seek(("t.frames.a", 0), 5) is False
+    finally:
+        io.publisher.close()
+        consumer.close()

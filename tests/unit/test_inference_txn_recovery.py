@@ -156,3 +156,32 @@ def test_a_coordinator_that_never_loads_ends_in_a_clear_error() -> None:
         pub.init()
     assert 2 <= len(producer.calls) <= 6
     pub.close()
+
+
+def test_a_transaction_the_broker_timed_out_gets_a_new_producer_not_a_stop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a transaction that stays open past its timeout (a broker outage, a stall), so
+    # the broker aborts it and answers the next call with a fence of our own epoch
+    fenced = ScriptedProducer(send_offsets=failure(KafkaError._FENCED, fatal=True))
+    spare = ScriptedProducer()
+    pub = TxnPublisher(fenced, lambda: None, Topics("t."), worker_id="w", dlq_max_value_bytes=0,
+                       timeout_s=10, producer_factory=lambda: spare, transaction_timeout_s=5.0)
+    clock = iter([100.0, 106.0])  # begin at 100 s, the fence seen at 106 s
+    monkeypatch.setattr(txn.time, "monotonic", lambda: next(clock, 106.0))
+    # When the cycle is published
+    with pytest.raises(TransactionAborted):
+        publish_one_offset(pub)
+    # Then a new producer under the same id carries on instead of the worker stopping
+    assert pub.producer is spare and spare.calls == ["init"]
+
+
+def test_a_fence_inside_a_young_transaction_still_stops_the_worker() -> None:
+    # Given a fence that arrives well within the transaction timeout: a rival took over
+    fenced = ScriptedProducer(send_offsets=failure(KafkaError.PRODUCER_FENCED))
+    pub = TxnPublisher(fenced, lambda: None, Topics("t."), worker_id="w", dlq_max_value_bytes=0,
+                       timeout_s=10, producer_factory=ScriptedProducer, transaction_timeout_s=60.0)
+    # Then the worker stops rather than fencing the rival back
+    with pytest.raises(KafkaUnavailableError, match="another worker took over"):
+        publish_one_offset(pub)
+    assert pub.producer is fenced

@@ -131,6 +131,9 @@ class LocalBroker:
             "share.coordinator.state.topic.replication.factor": "1",
             "share.coordinator.state.topic.min.isr": "1",
             "group.initial.rebalance.delay.ms": "0",
+            # A worker killed inside a transaction blocks its partitions' offsets until the
+            # broker aborts it: look for timed-out transactions every second, not every 10.
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms": "1000",
             "auto.create.topics.enable": "false",
             "message.max.bytes": str(8 * 1024 * 1024 + 64 * 1024),
             "log.retention.check.interval.ms": "60000",

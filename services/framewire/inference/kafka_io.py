@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import (
     AdminClient,
     AlterConfigOpType,
@@ -55,6 +55,7 @@ class KafkaIO:
             worker_id=settings.worker_id, dlq_max_value_bytes=settings.dlq_max_value_bytes,
             timeout_s=max(10.0, settings.kafka.connect_timeout_s),
             producer_factory=lambda: _transactional_producer(settings),
+            transaction_timeout_s=settings.transaction_timeout_ms / 1000,
         )
 
     @property
@@ -132,8 +133,17 @@ class KafkaIO:
             except KafkaException as exc:
                 log.debug("resume of %s[%s] on leaving: %s", tp[0], tp[1], exc)
 
-    def seek(self, tp: TP, offset: int) -> None:
-        self.consumer.seek(TopicPartition(tp[0], tp[1], offset))
+    def seek(self, tp: TP, offset: int) -> bool:
+        """Move the fetch position; False when the partition is no longer ours (a revoke
+        or a fence that the next poll reports), so there is nothing to move."""
+        try:
+            self.consumer.seek(TopicPartition(tp[0], tp[1], offset))
+        except KafkaException as exc:
+            if exc.args[0].code() not in (KafkaError._STATE, KafkaError._UNKNOWN_PARTITION):
+                raise
+            log.info("not seeking %s[%s] to %s: %s", tp[0], tp[1], offset, exc.args[0].str())
+            return False
+        return True
 
     def high_watermark(self, tp: TP) -> int:
         """The partition's end offset from the last fetch (no broker round trip); -1 unknown."""
@@ -250,6 +260,8 @@ def _transactional_producer(settings: InferenceSettings) -> Producer:
             # Back off briefly when a new transaction races the previous one's markers.
             "retry.backoff.ms": 10,
             "transaction.timeout.ms": settings.transaction_timeout_ms,
+            # librdkafka refuses a message timeout longer than the transaction's.
+            "message.timeout.ms": min(30_000, settings.transaction_timeout_ms),
             "client.id": f"fw-inference-{settings.worker_id}",
         },
     )

@@ -94,7 +94,11 @@ class InferenceSettings(DetectorSettings):
     # member that just closes keeps them until its session times out).
     leave_group_on_stop: bool = True
     metadata_refresh_ms: int = Field(default=5000, ge=100, le=300_000)
-    transaction_timeout_ms: int = Field(default=60_000, ge=1000, le=900_000)
+    # How long the broker lets a transaction stay open. A worker that dies inside one
+    # blocks its partitions' offsets (for the survivor too) until the broker aborts it, so
+    # this bounds the failover of a worker gone for good; a live worker's transaction lasts
+    # one commit (milliseconds), or an outage, after which a new producer carries on.
+    transaction_timeout_ms: int = Field(default=6000, ge=1000, le=900_000)
 
     # Health, readiness and /metrics; 0 picks a free port, -1 disables the server.
     http_port: int = Field(default=9400, ge=-1, le=65535)

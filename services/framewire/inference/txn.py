@@ -137,8 +137,12 @@ class TxnPublisher:
         self, producer: Producer, group_metadata: Callable[[], Any], topics: Topics,
         *, worker_id: str, dlq_max_value_bytes: int, timeout_s: float,
         producer_factory: Callable[[], Producer] | None = None,
+        transaction_timeout_s: float | None = None,
     ) -> None:
         self._producer = producer
+        # The broker aborts a transaction open this long and fences its producer epoch.
+        self._txn_timeout_s = transaction_timeout_s
+        self._opened = 0.0
         # Builds a fresh producer with the same transactional id, to replace a broken one.
         self._factory = producer_factory
         self._group_metadata = group_metadata
@@ -190,6 +194,7 @@ class TxnPublisher:
         if not (processed or rejected or drops or positions):
             return
         try:
+            self._opened = time.monotonic()
             self._producer.begin_transaction()
             for p in processed:
                 self._produce(self._topics.results(p.frame.stream_id), p.frame.stream_id,
@@ -233,6 +238,12 @@ class TxnPublisher:
 
     def _on_error(self, exc: KafkaException) -> None:
         error: KafkaError = exc.args[0]
+        if error.code() in _FENCED and self._timed_out():
+            # Our own transaction outlived its timeout (a broker outage or a stall): the
+            # broker aborted it and bumped the epoch. No other worker is involved, so a new
+            # producer under our id carries on; the cycle is read again.
+            self._replace(f"the broker aborted a transaction open past its timeout: {error}")
+            raise TransactionAborted(str(error)) from None
         if error.code() in _FENCED:
             raise KafkaUnavailableError(
                 f"another worker took over this transactional id ({error.name()}): {error}"
@@ -245,6 +256,10 @@ class TxnPublisher:
             self.abort()
             raise TransactionAborted(str(error)) from None
         raise KafkaUnavailableError(f"transaction failed ({error.name()}): {error}") from None
+
+    def _timed_out(self) -> bool:
+        return (self._txn_timeout_s is not None
+                and time.monotonic() - self._opened >= self._txn_timeout_s)
 
     def abort(self) -> None:
         """Abort the open transaction; a producer that cannot is replaced (see module doc)."""

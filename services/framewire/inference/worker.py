@@ -205,11 +205,12 @@ class Worker:
         target = high if found < 0 else found
         if target <= position:
             return
+        if not self._io.seek(tp, target):
+            return
         stream = self._topics.stream_of(tp[0]) or ""
         cycle.drops.append(DropRange(
             stream, tp[0], tp[1], position, target - 1, DropReason.STALE, "seek forward"
         ))
-        self._io.seek(tp, target)
         cycle.positions[tp] = target
         self._fetched[tp] = target
 
