@@ -74,12 +74,16 @@ def _out(text: str) -> None:
 
 def _fetch(args: argparse.Namespace) -> int:
     from framewire.models.cache import fetch
+    from framewire.models.prepared import prepared_ir
     from framewire.models.zoo import ZOO, get_spec
 
     cache = _cache(args)
     for model_id in args.model_ids or list(ZOO):
         spec = get_spec(model_id)
         path = fetch(spec, cache, force=args.force)
+        # Made now (also when the zoo is baked into an image), so a service's first load is
+        # as fast as its later ones.
+        prepared_ir(spec, cache, path)
         _out(f"{model_id}\t{spec.sha256}\t{path}")
     return 0
 

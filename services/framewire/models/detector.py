@@ -8,6 +8,7 @@ crossing threads stays small.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -46,7 +47,9 @@ def prepare_model(model: ov.Model, spec: ModelSpec) -> ov.Model:
     return ppp.build()
 
 
-def resolve_outputs(model: ov.Model, wanted: Sequence[str], model_id: str) -> dict[str, int]:
+def resolve_outputs(
+    model: ov.Model | ov.CompiledModel, wanted: Sequence[str], model_id: str
+) -> dict[str, int]:
     """Map each output name a decoder wants to the model's output index.
 
     TF graphs name tensors ``name:0``; either spelling matches. A decoder that wants no
@@ -116,7 +119,7 @@ class OpenVinoDetector:
 
 
 def build_detector(
-    model: ov.Model,
+    model: ov.Model | Path,
     spec: ModelSpec,
     engine_opts: EngineOptions,
     score_threshold: float | None,
@@ -127,15 +130,22 @@ def build_detector(
     """Prepare, compile and wrap ``model``; called by the loader for zoo and served models.
 
     ``prepared`` models already carry ``prepare_model``'s input conversion (quantized
-    variants are saved with it); ``version`` replaces the spec's (a variant's own)."""
+    variants and the loader's prepared IR files are saved with it; a ``Path`` model must
+    be one of those); ``version`` replaces the spec's (a variant's own)."""
     threshold = spec.score_threshold if score_threshold is None else score_threshold
     if not 0.0 <= threshold < 1.0:
         raise ModelError(f"score_threshold must be in [0, 1), got {threshold}")
     context = DecoderContext(spec.labels, spec.input_width, spec.input_height)
     decoder = make_decoder(spec.decoder, context, spec.decoder_options)
-    graph = model if prepared else prepare_model(model, spec)
-    ports = resolve_outputs(graph, decoder.output_names, spec.model_id)
-    engine = Engine(graph, ports, engine_opts)
+    if isinstance(model, Path):
+        if not prepared:
+            raise ModelError(f"{spec.model_id}: only a prepared IR can be compiled from its file")
+        engine = Engine(model, lambda compiled: resolve_outputs(
+            compiled, decoder.output_names, spec.model_id), engine_opts)
+    else:
+        graph = model if prepared else prepare_model(model, spec)
+        engine = Engine(graph, resolve_outputs(graph, decoder.output_names, spec.model_id),
+                        engine_opts)
     int8 = engine_opts.precision is Precision.INT8
     info = ModelInfo(
         model_id=spec.model_id,

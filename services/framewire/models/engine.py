@@ -107,12 +107,21 @@ class Engine:
     """A compiled model. ``infer`` is thread-safe (one request behind a lock);
     ``start_async`` hands work to a pool of requests and blocks while all are busy."""
 
-    def __init__(self, model: ov.Model, output_ports: Mapping[str, int], opts: EngineOptions):
+    def __init__(
+        self, model: ov.Model | Path,
+        output_ports: Mapping[str, int] | Callable[[ov.CompiledModel], Mapping[str, int]],
+        opts: EngineOptions,
+    ):
+        """``model`` is a graph or an IR file (compiled from its path, which lets a compile
+        cache hit skip reading it); ``output_ports`` may be worked out from the compiled
+        model when there is no graph to read them from."""
+        source = str(model) if isinstance(model, Path) else model
         try:
-            self._compiled = shared_core().compile_model(model, opts.device, opts.compile_config())
+            self._compiled = shared_core().compile_model(source, opts.device, opts.compile_config())
         except RuntimeError as exc:
             raise ModelError(f"OpenVINO could not compile the model for {opts.device}: {exc}") from None
-        self._ports = {name: self._compiled.outputs[i] for name, i in output_ports.items()}
+        ports = output_ports(self._compiled) if callable(output_ports) else output_ports
+        self._ports = {name: self._compiled.outputs[i] for name, i in ports.items()}
         self._sync = self._compiled.create_infer_request()
         self._sync_lock = threading.Lock()
         jobs = opts.num_requests or int(self._compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import httpx
 import openvino as ov
 
 from framewire.core.config import load_settings
@@ -21,13 +21,15 @@ from framewire.models.cache import fetch
 from framewire.models.crypto import decrypt_model, read_header
 from framewire.models.detector import OpenVinoDetector, build_detector
 from framewire.models.engine import EngineOptions, Precision, shared_core
-from framewire.models.keys import KeySource, key_source
 from framewire.models.memload import read_model_from_memory
+from framewire.models.prepared import prepared_ir
 from framewire.models.quantized import read_entry
-from framewire.models.remote import download, fetch_info
 from framewire.models.served import ServedModel, spec_for
 from framewire.models.settings import ModelsSettings
 from framewire.models.zoo import ModelSpec, get_spec
+
+if TYPE_CHECKING:
+    from framewire.models.keys import KeySource
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +92,12 @@ def load_detector(
     if opts.precision is Precision.INT8:
         detector = load_quantized(spec, cache, opts, score_threshold)
     else:
-        model = shared_core().read_model(str(fetch(spec, cache)))
-        detector = build_detector(model, spec, opts, score_threshold)
+        source = fetch(spec, cache)
+        ir = prepared_ir(spec, cache, source)
+        if ir is not None:
+            detector = build_detector(ir, spec, opts, score_threshold, prepared=True)
+        else:
+            detector = build_detector(shared_core().read_model(str(source)), spec, opts, score_threshold)
     log.info(
         "loaded %s %s on %s (%s, %d requests)",
         spec.model_id,
@@ -109,14 +115,20 @@ def load_quantized(
     """The verified INT8 variant of ``spec`` from the cache; never quantized on the fly
     (that takes NNCF and up to a minute, and must pass the accuracy gate first)."""
     entry = read_entry(spec, cache)
-    model = shared_core().read_model(str(entry.xml))
-    return build_detector(model, spec, opts, score_threshold, prepared=True, version=entry.version)
+    return build_detector(entry.xml, spec, opts, score_threshold, prepared=True, version=entry.version)
 
 
 def _served_model(
     info_url: str, model_id: str, settings: ModelsSettings, keys: KeySource | None
 ) -> tuple[ServedModel, ModelSpec, ov.Model]:
     """Info, download, sha256 check and (if encrypted) in-memory decryption."""
+    # Imported here: a worker loading from its zoo cache (the common restart) skips the HTTP
+    # stack, about 0.3 s of its start-up.
+    import httpx
+
+    from framewire.models.keys import key_source
+    from framewire.models.remote import download, fetch_info
+
     with httpx.Client(timeout=settings.http_timeout_s, follow_redirects=True) as http:
         served = fetch_info(http, info_url, model_id, settings)
         spec = spec_for(served)
