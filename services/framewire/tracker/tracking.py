@@ -137,19 +137,14 @@ class StreamTracker:
             return [], rows, dets
         iou = np.array(
             [
-                [
-                    predicted[r].iou(d.box) if self._tracks[r].class_id == d.class_id else 0.0
-                    for d in dets
-                ]
+                [predicted[r].iou(d.box) if self._tracks[r].class_id == d.class_id else 0.0 for d in dets]
                 for r in rows
             ]
         )
         allowed = iou >= self._config.match_iou
         cost = np.where(allowed, 1.0 - iou, _FORBIDDEN)
         chosen = [
-            (int(i), int(j))
-            for i, j in zip(*linear_sum_assignment(cost), strict=True)
-            if allowed[i, j]
+            (int(i), int(j)) for i, j in zip(*linear_sum_assignment(cost), strict=True) if allowed[i, j]
         ]
         used_rows = {i for i, _ in chosen}
         used_dets = {j for _, j in chosen}
@@ -182,8 +177,7 @@ class StreamTracker:
         ids = [t.track_id for t in tracks]
         if len(set(ids)) != len(ids) or any(i < 1 or i >= state.next_track_id for i in ids):
             raise DecodeError(
-                f"TrackerState track ids {ids} clash or are not below next_track_id "
-                f"{state.next_track_id}",
+                f"TrackerState track ids {ids} clash or are not below next_track_id {state.next_track_id}",
                 stream_id=state.stream_id,
             )
         tracker = cls(state.stream_id, config)
