@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "gateway": ("framewire.gateway.main", "ingest video sources and publish frames"),
     "inference": ("framewire.inference.main", "detect objects in frames (consumer group)"),
     "aggregator": ("framewire.aggregator.main", "windowed per-stream stats and alerts (faust)"),
+    "tracker": ("framewire.tracker.main", "follow objects across frames and publish tracks"),
     "dashboard": ("framewire.dashboard.main", "web dashboard and pipeline API"),
     "models": ("framewire.models.command", "fetch, serve, encrypt and inspect models"),
     "samples": ("framewire.samples", "generate sample media from bundled photos"),

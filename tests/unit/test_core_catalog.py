@@ -106,11 +106,12 @@ def test_topic_specs_come_from_the_catalogue():
     policy = TopicPolicy(frames_retention_ms=120_000, results_retention_ms=3_600_000)
     fixed = [s.name for s in fixed_topics(TOPICS, policy)]
     assert fixed == [name_of(k) for k, e in CATALOG.items() if not e.per_stream]
-    frames, results = stream_topics(TOPICS, "cam-1", policy)
+    frames, results, tracks = stream_topics(TOPICS, "cam-1", policy)
     assert frames.config["retention.ms"] == "120000" and frames.config["segment.ms"] == "120000"
     assert results.config["retention.ms"] == "3600000"
+    assert tracks.name == "fw.tracks.cam-1" and tracks.config["retention.ms"] == "3600000"
     compacted = [s for s in fixed_topics(TOPICS, policy) if s.config.get("cleanup.policy") == "compact"]
-    assert {s.name for s in compacted} == {"fw.streams", "fw.status"}
+    assert {s.name for s in compacted} == {"fw.streams", "fw.status", "fw.tracker-state"}
 
 
 def test_the_aggregator_finds_live_result_topics_by_the_catalogue():

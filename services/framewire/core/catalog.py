@@ -26,6 +26,7 @@ from framewire.v1.detection_pb2 import DetectionResult
 from framewire.v1.frame_pb2 import Frame
 from framewire.v1.ops_pb2 import DeadLetter, DropRecord
 from framewire.v1.stream_pb2 import StreamSpec, StreamStatus
+from framewire.v1.tracks_pb2 import TrackedResult, TrackerState
 
 __all__ = ["CATALOG", "COMPACTED_CONFIG", "WEEK_MS", "Cleanup", "TopicEntry", "TopicKind",
            "TopicPolicy", "TopicSpec", "classify", "entry_of", "spec_of"]
@@ -126,6 +127,7 @@ def _dead_letters(policy: TopicPolicy) -> dict[str, str]:
 
 
 _TXN = "every reader: inference writes it in transactions, and an aborted one must stay unseen"
+_TXN_TRACKER = "every reader: the tracker writes it in transactions (with its state and offsets)"
 CATALOG: Mapping[TopicKind, TopicEntry] = {
     e.kind: e for e in (
         TopicEntry(TopicKind.FRAMES, "stream id", Frame, None, Cleanup.DELETE,
@@ -145,6 +147,12 @@ CATALOG: Mapping[TopicKind, TopicEntry] = {
                    "gateway, inference (transactions)", _TXN, _week),
         TopicEntry(TopicKind.DLQ, "the frame's key (stream id)", DeadLetter, None,
                    Cleanup.DELETE, "7 days", "inference (transactions)", _TXN, _dead_letters),
+        TopicEntry(TopicKind.TRACKS, "stream id", TrackedResult, None, Cleanup.DELETE,
+                   "FW_KAFKA_RESULTS_RETENTION_MS (7 days)", "tracker (transactions)",
+                   _TXN_TRACKER, _results),
+        TopicEntry(TopicKind.TRACKER_STATE, "stream id", TrackerState, None, Cleanup.COMPACT,
+                   "newest state per stream", "tracker (transactions)", _TXN_TRACKER,
+                   _compacted, tombstones=True),
     )
 }
 

@@ -48,9 +48,11 @@ class TopicKind(StrEnum):
     ALERTS = "alerts"
     DROPS = "drops"
     DLQ = "dlq"
+    TRACKS = "tracks"
+    TRACKER_STATE = "tracker-state"
 
 
-PER_STREAM_KINDS = frozenset({TopicKind.FRAMES, TopicKind.RESULTS})
+PER_STREAM_KINDS = frozenset({TopicKind.FRAMES, TopicKind.RESULTS, TopicKind.TRACKS})
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,13 @@ class Topics:
 
     def results(self, stream_id: str) -> str:
         return self.name(TopicKind.RESULTS, stream_id)
+
+    def tracks(self, stream_id: str) -> str:
+        return self.name(TopicKind.TRACKS, stream_id)
+
+    @property
+    def tracker_state(self) -> str:
+        return self.name(TopicKind.TRACKER_STATE)
 
     @property
     def streams(self) -> str:

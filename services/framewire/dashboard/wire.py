@@ -29,8 +29,10 @@ def scrub_text(text: str) -> str:
     return _USERINFO_IN_TEXT.sub(r"\1***@", redact_uri(text))
 
 
-# Every kind but the dead letters: they carry whole frames the page has no use for.
-READ_KINDS = frozenset(kind for kind in TopicKind if kind is not TopicKind.DLQ)
+# Every kind but the dead letters (they carry whole frames the page has no use for) and the
+# tracker's output and state, which the page does not draw.
+READ_KINDS = frozenset(kind for kind in TopicKind
+                       if kind not in (TopicKind.DLQ, TopicKind.TRACKS, TopicKind.TRACKER_STATE))
 # Compacted topics hold current state: always read from the start to rebuild it.
 STATE_KINDS = frozenset(e.kind for e in CATALOG.values() if e.cleanup is Cleanup.COMPACT)
 
