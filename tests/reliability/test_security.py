@@ -135,15 +135,22 @@ def test_every_service_runs_over_sasl_ssl_and_no_secret_leaks(
     bearer = {"Authorization": f"Bearer {TOKEN}"}
     # Given the four services started with FW_KAFKA_* naming the SASL_SSL listener only
     # When the camera's frames have gone through gateway, inference and aggregator
+    seen: dict[str, object] = {}
+
     def flowing() -> bool:
         try:
             cam = httpx.get(f"{dashboard}/api/streams/cam", timeout=2).json()
             stats = httpx.get(f"{dashboard}/api/stats", timeout=2).json()
-        except (httpx.HTTPError, ValueError):
+        except (httpx.HTTPError, ValueError) as exc:
+            seen["error"] = repr(exc)
             return False
+        seen.update(results_seen=cam.get("live", {}).get("results_seen", 0),
+                    stats_streams=sorted(stats.get("streams", {})))
         return cam.get("live", {}).get("results_seen", 0) > 0 and bool(stats.get("streams", {}).get("cam"))
     started = time.monotonic()
-    assert wait_until(flowing, FLOWING_BOUND_S), {n: s.log_text()[-800:] for n, s in services.items()}
+    if not wait_until(flowing, FLOWING_BOUND_S):
+        pytest.fail(f"no results and stats for cam in {FLOWING_BOUND_S} s (last seen: {seen})\n"
+                    + "\n".join(s.log_digest() for s in services.values()), pytrace=False)
     flowing_after_s = time.monotonic() - started
     assert all(s.alive() for s in services.values())
     # Then the API guards writes with the token, and CORS admits only the listed origin
