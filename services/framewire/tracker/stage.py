@@ -164,12 +164,23 @@ class TrackerStage:
             raise KafkaUnavailableError(f"the tracker's producer cannot go on ({error.name()}): "
                                         f"{error.str()}") from None
         log.warning("aborting a transaction of %d streams: %s", len(moved), error.str())
-        try:
-            self._producer.abort_transaction(_CALL_TIMEOUT_S)
-        except KafkaException as abort_exc:
-            raise KafkaUnavailableError(f"cannot abort the tracker's transaction: {abort_exc}") from None
+        self._abort()
         for tp in self._owned:
             self._rewind(tp)
+
+    def _abort(self) -> None:
+        """Abort, retrying while the broker is away (an outage), up to the restore timeout."""
+        deadline = time.monotonic() + self._s.restore_timeout_s
+        while True:
+            try:
+                self._producer.abort_transaction(_CALL_TIMEOUT_S)
+                return
+            except KafkaException as exc:
+                error: KafkaError = exc.args[0]
+                if not error.retriable() or time.monotonic() > deadline:
+                    raise KafkaUnavailableError(f"cannot abort the tracker's transaction: {exc}") from None
+                log.warning("abort not done yet, retrying: %s", error.str())
+                time.sleep(1.0)
 
     def _rewind(self, tp: TP) -> None:
         owned = self._owned[tp]
