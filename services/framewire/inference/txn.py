@@ -166,10 +166,11 @@ class TxnPublisher:
         """Register the transactional id, fencing any older producer with the same id.
 
         A broker that has just started may not have loaded its transaction coordinator yet
-        (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS): such retriable errors are retried
-        until the timeout, as librdkafka asks of the caller.
+        (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS): such retriable errors are retried,
+        as librdkafka asks of the caller, for up to ``_RESET_LIMIT_S``: on a loaded machine
+        a new broker took over 10 s to load it, and a worker that gave up then never ran.
         """
-        deadline = time.monotonic() + self._timeout_s
+        deadline = time.monotonic() + max(self._timeout_s, _RESET_LIMIT_S)
         while True:
             left = max(0.5, deadline - time.monotonic())
             try:

@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException, Producer
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from framewire.core.admin import ensure_topics, fixed_topics
@@ -53,10 +53,7 @@ def run_stage(
         "transaction.timeout.ms": settings.transaction_timeout_ms,
         "message.timeout.ms": min(30_000, settings.transaction_timeout_ms),
         "linger.ms": 1, "client.id": f"fw-tracker-{settings.tracker_id}"})
-    try:
-        producer.init_transactions(k.connect_timeout_s)
-    except KafkaException as exc:
-        raise KafkaUnavailableError(f"cannot initialise the tracker's transactions: {exc}") from None
+    _init_transactions(producer, k.connect_timeout_s)
     consumer = make_consumer(k, settings.group, **{
         "session.timeout.ms": settings.session_timeout_ms,
         "heartbeat.interval.ms": max(250, settings.session_timeout_ms // 6),
@@ -76,6 +73,27 @@ def run_stage(
         if server is not None:
             server.stop()
     log.info("tracker %s stopped", settings.tracker_id)
+
+
+def _init_transactions(producer: Producer, timeout_s: float, limit_s: float = 120.0) -> None:
+    """Register the transactional id (fencing a predecessor). A broker that has just
+    started answers "not coordinator" until its transaction coordinator is loaded (over
+    10 s on a loaded machine): retriable errors are retried up to ``limit_s``."""
+    deadline = time.monotonic() + limit_s
+    while True:
+        try:
+            producer.init_transactions(timeout_s)
+            return
+        except KafkaException as exc:
+            error = exc.args[0]
+            retriable = isinstance(error, KafkaError) and (error.retriable() or error.code() in (
+                KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+                KafkaError.COORDINATOR_NOT_AVAILABLE))
+            if not retriable or time.monotonic() > deadline:
+                raise KafkaUnavailableError(
+                    f"cannot initialise the tracker's transactions: {exc}") from None
+            log.info("transaction coordinator not ready (%s); retrying", error)
+            time.sleep(0.5)
 
 
 def _probes(settings: TrackerSettings, metrics: TrackerMetrics, beat: list[float]) -> ProbeServer | None:
