@@ -66,6 +66,9 @@ def prepared_ir(spec: ModelSpec, cache_dir: Path, source: Path) -> Path | None:
     except OSError as exc:
         log.debug("no prepared copy of %s (%s): reading %s", spec.model_id, exc, source)
         return None
+    except RuntimeError as exc:  # OpenVINO could not convert or save it: the source still loads
+        log.warning("no prepared copy of %s (%s): reading %s", spec.model_id, exc, source)
+        return None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     log.info("prepared %s for fast loading at %s", spec.model_id, final)
