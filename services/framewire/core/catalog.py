@@ -117,6 +117,19 @@ def _compacted(policy: TopicPolicy) -> dict[str, str]:
     return dict(COMPACTED_CONFIG)
 
 
+# The tracker writes a stream's state with every transaction and a new owner reads the
+# whole topic back: small segments roll often, so all but the last few MiB are compacted
+# to about one record per stream.
+TRACKER_STATE_CONFIG: Mapping[str, str] = {
+    **COMPACTED_CONFIG, "segment.ms": "60000", "segment.bytes": str(8 * 1024 * 1024),
+    "min.cleanable.dirty.ratio": "0.1",
+}
+
+
+def _tracker_state(policy: TopicPolicy) -> dict[str, str]:
+    return dict(TRACKER_STATE_CONFIG)
+
+
 def _week(policy: TopicPolicy) -> dict[str, str]:
     return {"retention.ms": str(WEEK_MS)}
 
@@ -152,7 +165,7 @@ CATALOG: Mapping[TopicKind, TopicEntry] = {
                    _TXN_TRACKER, _results),
         TopicEntry(TopicKind.TRACKER_STATE, "stream id", TrackerState, None, Cleanup.COMPACT,
                    "newest state per stream", "tracker (transactions)", _TXN_TRACKER,
-                   _compacted, tombstones=True),
+                   _tracker_state, tombstones=True),
     )
 }
 
