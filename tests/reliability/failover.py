@@ -239,6 +239,16 @@ class Run:
         service = self.workers[wid]
         return wait_until(lambda: bool(ASSIGNED.search(service.log_text()[log_from:])), timeout_s)
 
+    def wait_settled(self, timeout_s: float) -> bool:
+        """Wait until the group has settled with each worker serving a stream: the newest
+        result of each stream comes from a different worker, twice 1 s apart (a SIGTERM in
+        the middle of a rebalance is another case than a rolling restart's)."""
+        def split() -> bool:
+            newest = {s: rs[-1].worker_id for s, rs in self.probe.results.items() if rs}
+            return len(newest) == len(STREAMS) and len(set(newest.values())) == len(STREAMS)
+
+        return wait_until(lambda: split() and (time.sleep(1.0) is None) and split(), timeout_s)
+
     def wait_assigned_after(self, wid: str, since_ns: int, timeout_s: float) -> float | None:
         """Seconds from ``since_ns`` until the worker logged a newly assigned partition."""
         service = self.workers[wid]

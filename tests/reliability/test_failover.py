@@ -130,12 +130,12 @@ def test_sigterm_in_a_rolling_restart_hands_over_without_stale_frames(
     run = Run(kafka_settings, tmp_path)
     try:
         assert run.probe.wait_all_flowing(90), "streams never detected"
-        time.sleep(2.0)
-        # When each is stopped with SIGTERM and started again in turn, the next one only once
-        # the restarted one has work again (a rolling restart)
+        # When each is stopped with SIGTERM and started again in turn, each time once the
+        # group has settled with a stream on each worker (a rolling restart)
         started_ns = time.time_ns()
         handovers, moved, gaps, codes = [], [], [], []
         for victim, survivor in (("a", "b"), ("b", "a")):
+            assert run.wait_settled(90), "the group never settled with a stream on each worker"
             stopping_ns = time.time_ns()
             codes.append(run.workers[victim].stop())
             moved.append(run.wait_assigned_after(survivor, stopping_ns, 30) or float("inf"))

@@ -68,13 +68,22 @@ def test_a_killed_tracker_loses_duplicates_and_renumbers_nothing(
     stage = tracker(kafka_settings, log)
     publisher.start()
     # When it is SIGKILLed and restarted under the same id, again and again, each time a
-    # moment after it took its streams over and while results keep coming
+    # moment after it took its streams over and committed tracks of its own, while results
+    # keep coming
+    progress = TopicReader(kafka_settings, [kafka_settings.topics.tracks(s) for s in STREAMS],
+                           TrackedResult)
+    before = 0
     for i in range(kills):
         running = stage
         assert wait_until(lambda s=running, n=i: taken_over(s) > n, 60), running.log_digest()
+        progress.read_until(lambda items, b=before: len(items) >= b + 20, 60)
+        assert len(progress.items) >= before + 20, running.log_digest()
         time.sleep(0.4 + (i % 4) * 0.5)
         stage.kill()
+        # With no stage running, everything committed so far is in once the reader is quiet.
+        before = len(progress.settle(0.5))
         stage = tracker(kafka_settings, log)
+    progress.close()
     publisher.join(600)
     reader = TopicReader(kafka_settings, [kafka_settings.topics.tracks(s) for s in STREAMS], TrackedResult)
     reader.read_until(lambda items: len(items) >= frames * len(STREAMS), 180)
