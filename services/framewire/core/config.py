@@ -7,6 +7,9 @@ Each service defines one frozen settings class (env prefix ``FW_``) and builds i
 
 from __future__ import annotations
 
+import os
+import re
+import socket
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -15,6 +18,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from framewire.core.errors import ConfigError
 from framewire.core.topics import Topics
+
+# An instance id (worker, tracker): it names a transactional id and a group instance id.
+INSTANCE_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+
+
+def host_instance_id(fallback: str) -> str:
+    """A stable id for this process's instance: the host name (a pod name under Kubernetes),
+    made legal for ``INSTANCE_ID_RE``; called as a settings default."""
+    name = os.environ.get("HOSTNAME") or socket.gethostname() or fallback
+    return re.sub(r"[^A-Za-z0-9._-]", "-", name)[:100]
 
 if TYPE_CHECKING:
     from framewire.core.admin import TopicPolicy

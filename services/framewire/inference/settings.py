@@ -5,20 +5,16 @@ Built in ``main.run()`` (or by whoever calls ``run_worker``), never at import ti
 
 from __future__ import annotations
 
-import os
-import re
-import socket
 from enum import StrEnum
 
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from framewire.core.config import KafkaSettings
+from framewire.core.config import INSTANCE_ID_RE, KafkaSettings, host_instance_id
 from framewire.models.perframe.settings import PRECISIONS, DetectorSettings, EngineMode
 
 __all__ = ["PRECISIONS", "EngineMode", "FreshnessPolicy", "GroupProtocol", "InferenceSettings"]
 
-_WORKER_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
 
 class FreshnessPolicy(StrEnum):
@@ -45,8 +41,7 @@ class GroupProtocol(StrEnum):
 
 def default_worker_id() -> str:
     """A stable id for this worker: the host name (a pod name under Kubernetes)."""
-    name = os.environ.get("HOSTNAME") or socket.gethostname() or "worker"
-    return re.sub(r"[^A-Za-z0-9._-]", "-", name)[:100]
+    return host_instance_id("worker")
 
 
 class InferenceSettings(DetectorSettings):
@@ -107,7 +102,7 @@ class InferenceSettings(DetectorSettings):
     @field_validator("worker_id")
     @classmethod
     def _worker_id_legal(cls, value: str) -> str:
-        if not _WORKER_ID_RE.match(value):
+        if not INSTANCE_ID_RE.match(value):
             raise ValueError(
                 f"worker id {value!r} may only contain letters, digits, '.', '_' and '-' "
                 "(1 to 100 characters)"

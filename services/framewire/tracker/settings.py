@@ -4,17 +4,12 @@ Built in ``main.run()`` (or by whoever calls ``run_stage``), never at import tim
 
 from __future__ import annotations
 
-import os
-import re
-import socket
 from enum import StrEnum
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from framewire.core.config import KafkaSettings
-
-_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+from framewire.core.config import INSTANCE_ID_RE, KafkaSettings, host_instance_id
 
 
 class StartFrom(StrEnum):
@@ -28,8 +23,7 @@ class StartFrom(StrEnum):
 
 def default_tracker_id() -> str:
     """A stable id: the host name (a pod name under Kubernetes)."""
-    name = os.environ.get("HOSTNAME") or socket.gethostname() or "tracker"
-    return re.sub(r"[^A-Za-z0-9._-]", "-", name)[:100]
+    return host_instance_id("tracker")
 
 
 class TrackerSettings(BaseSettings):
@@ -66,7 +60,7 @@ class TrackerSettings(BaseSettings):
     @field_validator("tracker_id")
     @classmethod
     def _id_legal(cls, value: str) -> str:
-        if not _ID_RE.match(value):
+        if not INSTANCE_ID_RE.match(value):
             raise ValueError(f"tracker id {value!r} may only contain letters, digits, '.', '_' "
                              "and '-' (1 to 100 characters)")
         return value
