@@ -107,7 +107,10 @@ def open_with_token(page: Page, server: DashboardServer) -> None:
 
 
 def thumbnail_width(item: Locator) -> int:
-    """The natural width of the item's thumbnail once it has loaded (or failed, with why)."""
+    """The natural width of the item's thumbnail once it has loaded (or failed, with why).
+    Thumbnails load as they come into view, so the item is scrolled to, as a user would: how
+    far down the alerts sit depends on what else the page lists (streams, models)."""
+    item.scroll_into_view_if_needed()
     settled = item.locator("img.thumb:not(.thumb-wait), .thumb-failed")
     expect(settled).to_have_count(1, timeout=60_000)
     assert settled.evaluate("(n) => n.tagName") == "IMG", f"no thumbnail: {settled.get_attribute('title')}"

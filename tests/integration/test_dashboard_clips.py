@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import av
 import httpx
 import pytest
 
+import framewire.clips.make as make
 from framewire.core.config import KafkaSettings
 from framewire.core.kafka import make_producer
 from framewire.core.statsformat import AlertMessage, message_json
@@ -118,3 +120,28 @@ def test_auth_bounds_and_bad_requests_get_clear_answers(
         assert client.get("/api/clips/nope").status_code == 404
         missing = client.get("/api/snapshot", params={"event": "crowd/gate@1"})
         assert missing.status_code == 404 and "no alert crowd/gate@1" in missing.text
+
+
+def test_snapshots_asked_at_once_for_one_event_read_kafka_once(
+    kafka_settings: KafkaSettings, dashboard: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given an event, and the snapshot maker counted and slowed (as under load)
+    calls: list[str] = []
+    real = make.make_snapshot
+
+    def counted(kafka: KafkaSettings, ref: object) -> make.Snapshot:
+        calls.append(str(ref))
+        time.sleep(0.5)
+        return real(kafka, ref)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(make, "make_snapshot", counted)
+    rec = record(kafka_settings, "porch", photo_jpegs(45, W, H, hold=5), width=W, height=H, fps=FPS)
+    event = publish_alert(kafka_settings, rec, 10, 20)
+    # When four clients ask for its snapshot at once (the page's firing and cleared items)
+    with httpx.Client(base_url=dashboard, headers=AUTH, timeout=30) as client:
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda _: client.get("/api/snapshot", params={"event": event}), range(4)))
+    # Then all get the same JPEG, and the span was read from Kafka once
+    assert [a.status_code for a in answers] == [200] * 4
+    assert len({a.content for a in answers}) == 1 and answers[0].content[:2] == b"\xff\xd8"
+    assert len(calls) == 1, calls

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field, model_validator
 
-from framewire.clips.make import ClipRequest
+from framewire.clips.make import ClipRequest, Snapshot
 from framewire.clips.spans import ClipRange, ClipRangeError, EventRef, UnknownEventError
 from framewire.core.errors import ConfigError, FramewireError
 from framewire.core.history import UnknownTopicError
@@ -125,19 +125,29 @@ def clips_router(auth: Auth) -> APIRouter:
     # Each alert in the page asks for its event's snapshot, and the firing and cleared items
     # of one event ask for the same one: recent answers are kept a minute.
     recent: dict[str, tuple[float, bytes]] = {}
+    pending: dict[str, asyncio.Future[Snapshot]] = {}
+
+    async def _make(ctx: Context, ref: EventRef) -> Snapshot:
+        from framewire.clips.make import make_snapshot
+
+        async with ctx.replays:
+            return await asyncio.to_thread(make_snapshot, ctx.settings.kafka, ref)
 
     @router.get("/snapshot", dependencies=read, response_class=Response,
                 responses={200: {"content": {"image/jpeg": {}}}}, summary="An event's best frame")
     async def snapshot(ctx: Ctx, event: str = Query(description="<rule>/<stream>[@<fired_ms>]")) -> Response:
-        from framewire.clips.make import make_snapshot
-
         kept = recent.get(event)
         if kept is not None and time.monotonic() - kept[0] < SNAPSHOT_KEEP_S:
             return _jpeg(kept[1])
         try:
             ref = EventRef.parse(event)
-            async with ctx.replays:
-                shot = await asyncio.to_thread(make_snapshot, ctx.settings.kafka, ref)
+            # Both items of one event ask at once: the second waits for the first's answer
+            # instead of reading the same span from Kafka again.
+            making = pending.get(event)
+            if making is None:
+                making = pending[event] = asyncio.ensure_future(_make(ctx, ref))
+                making.add_done_callback(lambda _: pending.pop(event, None))
+            shot = await asyncio.shield(making)
         except ConfigError as exc:
             raise HTTPException(400, str(exc)) from None
         except (UnknownEventError, UnknownTopicError, ClipRangeError) as exc:

@@ -17,14 +17,14 @@
     return { blob: await response.blob(), response };
   }
 
-  // Fetched when the item first scrolls into view, not for all 50 alerts at once.
+  // Fetched when the item comes near the view (within 200 px), not for all 50 alerts at once.
   const lazy = new IntersectionObserver((entries) => {
     for (const entry of entries) {
       if (!entry.isIntersecting) continue;
       lazy.unobserve(entry.target);
       loadThumb(entry.target);
     }
-  });
+  }, { rootMargin: "200px 0px" });
 
   async function loadThumb(img) {
     try {
