@@ -138,9 +138,8 @@ def test_snapshots_asked_at_once_for_one_event_read_kafka_once(
     rec = record(kafka_settings, "porch", photo_jpegs(45, W, H, hold=5), width=W, height=H, fps=FPS)
     event = publish_alert(kafka_settings, rec, 10, 20)
     # When four clients ask for its snapshot at once (the page's firing and cleared items)
-    with httpx.Client(base_url=dashboard, headers=AUTH, timeout=30) as client:
-        with ThreadPoolExecutor(4) as pool:
-            answers = list(pool.map(lambda _: client.get("/api/snapshot", params={"event": event}), range(4)))
+    with httpx.Client(base_url=dashboard, headers=AUTH, timeout=30) as client, ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: client.get("/api/snapshot", params={"event": event}), range(4)))
     # Then all get the same JPEG, and the span was read from Kafka once
     assert [a.status_code for a in answers] == [200] * 4
     assert len({a.content for a in answers}) == 1 and answers[0].content[:2] == b"\xff\xd8"
