@@ -7,6 +7,7 @@ from typing import Any, cast
 
 import faust
 
+from framewire.aggregator.faust_transport import SCHEME
 from framewire.aggregator.settings import AggregatorSettings
 from framewire.core.config import KafkaSettings, SecurityProtocol
 
@@ -14,7 +15,7 @@ from framewire.core.config import KafkaSettings, SecurityProtocol
 def faust_config(settings: AggregatorSettings) -> dict[str, Any]:
     kafka = settings.kafka
     return {
-        "broker": [f"kafka://{server.strip()}" for server in kafka.bootstrap.split(",")],
+        "broker": [f"{SCHEME}://{server.strip()}" for server in kafka.bootstrap.split(",")],
         "broker_credentials": credentials(kafka),
         "store": settings.store,
         "datadir": str(settings.data_dir),

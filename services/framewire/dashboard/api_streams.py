@@ -104,7 +104,11 @@ def streams_router(auth: Auth) -> APIRouter:
         if stream_id not in ctx.state.specs:
             raise HTTPException(404, f"no stream {stream_id!r}; create it with POST /api/streams")
         check_model(ctx, body.model)
-        await write_spec(ctx, stream_id, to_spec(stream_id, body), "update")
+        spec = to_spec(stream_id, body)
+        # Zones and lines are set through their own route; replacing the rest keeps them.
+        spec.zones.extend(ctx.state.specs[stream_id].zones)
+        spec.lines.extend(ctx.state.specs[stream_id].lines)
+        await write_spec(ctx, stream_id, spec, "update")
         return ctx.state.stream_json(stream_id)
 
     @router.patch("/streams/{stream_id}", dependencies=write, summary="Change some fields")

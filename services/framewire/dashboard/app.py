@@ -33,6 +33,7 @@ from framewire.dashboard.api_events import events_router
 from framewire.dashboard.api_frames import frames_router
 from framewire.dashboard.api_stats import stats_router
 from framewire.dashboard.api_streams import health_router, streams_router
+from framewire.dashboard.api_zones import zones_router
 from framewire.dashboard.catalog import ModelCatalog
 from framewire.dashboard.clipjobs import ClipJobs
 from framewire.dashboard.context import Context
@@ -163,6 +164,7 @@ def create_app(settings: DashboardSettings, *, with_kafka: bool = True) -> FastA
     app.add_exception_handler(RequestValidationError, validation_error)
     app.include_router(health_router())
     app.include_router(streams_router(auth))
+    app.include_router(zones_router(auth))
     app.include_router(events_router(auth))
     app.include_router(frames_router(auth))
     app.include_router(stats_router(auth))

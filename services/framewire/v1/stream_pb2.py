@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x66ramewire/v1/stream.proto\x12\x0c\x66ramewire.v1\"\xec\x01\n\nStreamSpec\x12\x16\n\x0eschema_version\x18\x01 \x01(\r\x12\x11\n\tstream_id\x18\x02 \x01(\t\x12\x12\n\nsource_uri\x18\x03 \x01(\t\x12\x12\n\ntarget_fps\x18\x04 \x01(\x02\x12\r\n\x05width\x18\x05 \x01(\r\x12\x0e\n\x06height\x18\x06 \x01(\r\x12\x14\n\x0cjpeg_quality\x18\x07 \x01(\r\x12\r\n\x05model\x18\x08 \x01(\t\x12\x0f\n\x07\x65nabled\x18\t \x01(\x08\x12\x0c\n\x04loop\x18\n \x01(\x08\x12\x12\n\nmax_age_ms\x18\x0b \x01(\r\x12\x14\n\x0c\x64isplay_name\x18\x0c \x01(\t\"\xd4\x03\n\x0cStreamStatus\x12\x16\n\x0eschema_version\x18\x01 \x01(\r\x12\x11\n\tstream_id\x18\x02 \x01(\t\x12/\n\x05state\x18\x03 \x01(\x0e\x32 .framewire.v1.StreamStatus.State\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0e\n\x06\x66ps_in\x18\x05 \x01(\x02\x12\x0f\n\x07\x66ps_out\x18\x06 \x01(\x02\x12\x14\n\x0cnative_width\x18\x07 \x01(\r\x12\x15\n\rnative_height\x18\x08 \x01(\r\x12\x12\n\nnative_fps\x18\t \x01(\x02\x12\x18\n\x10\x66rames_published\x18\n \x01(\x04\x12\x16\n\x0e\x66rames_dropped\x18\x0b \x01(\x04\x12\x12\n\nreconnects\x18\x0c \x01(\r\x12\x12\n\ngateway_id\x18\r \x01(\t\x12\x17\n\x0fupdated_time_ns\x18\x0e \x01(\x03\"\x82\x01\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x12\n\x0eSTATE_STARTING\x10\x01\x12\x11\n\rSTATE_RUNNING\x10\x02\x12\x16\n\x12STATE_RECONNECTING\x10\x03\x12\x10\n\x0cSTATE_FAILED\x10\x04\x12\x11\n\rSTATE_STOPPED\x10\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x66ramewire/v1/stream.proto\x12\x0c\x66ramewire.v1\"\xba\x02\n\nStreamSpec\x12\x16\n\x0eschema_version\x18\x01 \x01(\r\x12\x11\n\tstream_id\x18\x02 \x01(\t\x12\x12\n\nsource_uri\x18\x03 \x01(\t\x12\x12\n\ntarget_fps\x18\x04 \x01(\x02\x12\r\n\x05width\x18\x05 \x01(\r\x12\x0e\n\x06height\x18\x06 \x01(\r\x12\x14\n\x0cjpeg_quality\x18\x07 \x01(\r\x12\r\n\x05model\x18\x08 \x01(\t\x12\x0f\n\x07\x65nabled\x18\t \x01(\x08\x12\x0c\n\x04loop\x18\n \x01(\x08\x12\x12\n\nmax_age_ms\x18\x0b \x01(\r\x12\x14\n\x0c\x64isplay_name\x18\x0c \x01(\t\x12%\n\x05zones\x18\r \x03(\x0b\x32\x16.framewire.v1.ZoneSpec\x12%\n\x05lines\x18\x0e \x03(\x0b\x32\x16.framewire.v1.LineSpec\"!\n\tZonePoint\x12\t\n\x01x\x18\x01 \x01(\x02\x12\t\n\x01y\x18\x02 \x01(\x02\"Q\n\x08ZoneSpec\x12\n\n\x02id\x18\x01 \x01(\t\x12(\n\x07polygon\x18\x02 \x03(\x0b\x32\x17.framewire.v1.ZonePoint\x12\x0f\n\x07\x64well_s\x18\x03 \x01(\x02\"q\n\x08LineSpec\x12\n\n\x02id\x18\x01 \x01(\t\x12\"\n\x01\x61\x18\x02 \x01(\x0b\x32\x17.framewire.v1.ZonePoint\x12\"\n\x01\x62\x18\x03 \x01(\x0b\x32\x17.framewire.v1.ZonePoint\x12\x11\n\tdirection\x18\x04 \x01(\t\"\xd4\x03\n\x0cStreamStatus\x12\x16\n\x0eschema_version\x18\x01 \x01(\r\x12\x11\n\tstream_id\x18\x02 \x01(\t\x12/\n\x05state\x18\x03 \x01(\x0e\x32 .framewire.v1.StreamStatus.State\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0e\n\x06\x66ps_in\x18\x05 \x01(\x02\x12\x0f\n\x07\x66ps_out\x18\x06 \x01(\x02\x12\x14\n\x0cnative_width\x18\x07 \x01(\r\x12\x15\n\rnative_height\x18\x08 \x01(\r\x12\x12\n\nnative_fps\x18\t \x01(\x02\x12\x18\n\x10\x66rames_published\x18\n \x01(\x04\x12\x16\n\x0e\x66rames_dropped\x18\x0b \x01(\x04\x12\x12\n\nreconnects\x18\x0c \x01(\r\x12\x12\n\ngateway_id\x18\r \x01(\t\x12\x17\n\x0fupdated_time_ns\x18\x0e \x01(\x03\"\x82\x01\n\x05State\x12\x15\n\x11STATE_UNSPECIFIED\x10\x00\x12\x12\n\x0eSTATE_STARTING\x10\x01\x12\x11\n\rSTATE_RUNNING\x10\x02\x12\x16\n\x12STATE_RECONNECTING\x10\x03\x12\x10\n\x0cSTATE_FAILED\x10\x04\x12\x11\n\rSTATE_STOPPED\x10\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,9 +32,15 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'framewire.v1.stream_pb2', _
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_STREAMSPEC']._serialized_start=44
-  _globals['_STREAMSPEC']._serialized_end=280
-  _globals['_STREAMSTATUS']._serialized_start=283
-  _globals['_STREAMSTATUS']._serialized_end=751
-  _globals['_STREAMSTATUS_STATE']._serialized_start=621
-  _globals['_STREAMSTATUS_STATE']._serialized_end=751
+  _globals['_STREAMSPEC']._serialized_end=358
+  _globals['_ZONEPOINT']._serialized_start=360
+  _globals['_ZONEPOINT']._serialized_end=393
+  _globals['_ZONESPEC']._serialized_start=395
+  _globals['_ZONESPEC']._serialized_end=476
+  _globals['_LINESPEC']._serialized_start=478
+  _globals['_LINESPEC']._serialized_end=591
+  _globals['_STREAMSTATUS']._serialized_start=594
+  _globals['_STREAMSTATUS']._serialized_end=1062
+  _globals['_STREAMSTATUS_STATE']._serialized_start=932
+  _globals['_STREAMSTATUS_STATE']._serialized_end=1062
 # @@protoc_insertion_point(module_scope)
