@@ -4,8 +4,8 @@ faust asks for a commit every ``broker_commit_interval``. When that lands while 
 in the middle of a rebalance (its assignment cleared, faust's own view not yet), aiokafka
 raises ``IllegalStateError("No partitions assigned")`` and faust crashes the whole worker
 (faust-streaming issue #94). Here such a commit is skipped instead: the offsets stay where
-the last commit left them, the next owner re-reads from there, and the aggregator's
-(stream, sequence) de-duplication drops what it has already counted.
+the last commit left them and the next owner re-reads from there, as after any rebalance
+(the stats are at least once, docs/stats-format.md).
 
 Registered as the ``fwkafka://`` scheme in faust's transport registry when this module is
 imported; ``faust_config`` names its brokers with that scheme.
