@@ -60,7 +60,8 @@ def test_zones_and_lines_are_stored_in_the_registry_and_survive_a_stream_update(
 ) -> None:
     # Given a stream
     stream = f"yard-{uuid.uuid4().hex[:6]}"
-    assert client.post("/api/streams", json={"stream_id": stream, "source_uri": "rtsp://cam/a"}).status_code == 201
+    created = client.post("/api/streams", json={"stream_id": stream, "source_uri": "rtsp://cam/a"})
+    assert created.status_code == 201, created.text
     # When a zone and a line are put
     put = client.put(f"/api/streams/{stream}/zones", json={"zones": [DOOR], "lines": [GATE]})
     # Then they are answered back, readable, and in the stream's spec on Kafka
@@ -80,7 +81,8 @@ def test_zones_and_lines_are_stored_in_the_registry_and_survive_a_stream_update(
 
 
 @pytest.mark.parametrize(("body", "says"), [
-    ({"zones": [{"id": "bow", "polygon": [[0.1, 0.1], [0.9, 0.9], [0.9, 0.1], [0.1, 0.9]]}]}, "self-intersect"),
+    ({"zones": [{"id": "bow", "polygon": [[0.1, 0.1], [0.9, 0.9], [0.9, 0.1], [0.1, 0.9]]}]},
+     "self-intersect"),
     ({"zones": [{"id": "big", "polygon": [[0.1, 0.1], [1.5, 0.1], [0.5, 0.9]]}]}, "1.5"),
     ({"zones": [{"id": "many", "polygon": [[0.5 + 0.4 * (i % 2), i / 40] for i in range(40)]}]}, "32"),
     ({"lines": [{"id": "dot", "a": [0.2, 0.2], "b": [0.2, 0.2]}]}, "zero length"),
@@ -92,7 +94,8 @@ def test_bad_zones_and_lines_get_a_422_that_says_why_and_change_nothing(
 ) -> None:
     # Given a stream with one zone
     stream = f"lot-{uuid.uuid4().hex[:6]}"
-    assert client.post("/api/streams", json={"stream_id": stream, "source_uri": "rtsp://cam/a"}).status_code == 201
+    created = client.post("/api/streams", json={"stream_id": stream, "source_uri": "rtsp://cam/a"})
+    assert created.status_code == 201, created.text
     assert client.put(f"/api/streams/{stream}/zones", json={"zones": [DOOR]}).status_code == 200
     # When a bad set is put
     bad = client.put(f"/api/streams/{stream}/zones", json=body)
