@@ -26,7 +26,7 @@ from framewire.v1.detection_pb2 import DetectionResult
 from framewire.v1.frame_pb2 import Frame
 from framewire.v1.ops_pb2 import DeadLetter, DropRecord
 from framewire.v1.stream_pb2 import StreamSpec, StreamStatus
-from framewire.v1.tracks_pb2 import TrackedResult, TrackerState
+from framewire.v1.tracks_pb2 import TrackedResult, TrackerState, ZoneEvent
 
 __all__ = ["CATALOG", "COMPACTED_CONFIG", "WEEK_MS", "Cleanup", "TopicEntry", "TopicKind",
            "TopicPolicy", "TopicSpec", "classify", "entry_of", "spec_of"]
@@ -166,6 +166,9 @@ CATALOG: Mapping[TopicKind, TopicEntry] = {
         TopicEntry(TopicKind.TRACKER_STATE, "stream id", TrackerState, None, Cleanup.COMPACT,
                    "newest state per stream", "tracker (transactions)", _TXN_TRACKER,
                    _tracker_state, tombstones=True),
+        TopicEntry(TopicKind.EVENTS, "stream id", ZoneEvent, None, Cleanup.DELETE,
+                   "FW_KAFKA_RESULTS_RETENTION_MS (7 days)", "tracker (transactions)",
+                   _TXN_TRACKER, _results),
     )
 }
 

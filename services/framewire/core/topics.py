@@ -50,6 +50,7 @@ class TopicKind(StrEnum):
     DLQ = "dlq"
     TRACKS = "tracks"
     TRACKER_STATE = "tracker-state"
+    EVENTS = "events"
 
 
 PER_STREAM_KINDS = frozenset({TopicKind.FRAMES, TopicKind.RESULTS, TopicKind.TRACKS})
@@ -85,6 +86,10 @@ class Topics:
     @property
     def tracker_state(self) -> str:
         return self.name(TopicKind.TRACKER_STATE)
+
+    @property
+    def events(self) -> str:
+        return self.name(TopicKind.EVENTS)
 
     @property
     def streams(self) -> str:

@@ -30,9 +30,10 @@ def scrub_text(text: str) -> str:
 
 
 # Every kind but the dead letters (they carry whole frames the page has no use for) and the
-# tracker's output and state, which the page does not draw.
+# tracker's output, state and zone events, which the page does not draw.
 READ_KINDS = frozenset(kind for kind in TopicKind
-                       if kind not in (TopicKind.DLQ, TopicKind.TRACKS, TopicKind.TRACKER_STATE))
+                       if kind not in (TopicKind.DLQ, TopicKind.TRACKS, TopicKind.TRACKER_STATE,
+                                       TopicKind.EVENTS))
 # Compacted topics hold current state: always read from the start to rebuild it.
 STATE_KINDS = frozenset(e.kind for e in CATALOG.values() if e.cleanup is Cleanup.COMPACT)
 
