@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry
 
 from framewire.core.probes import ProbeServer
+from framewire.core.specfollow import StreamSpecFollower
 from framewire.inference.freshness import Freshness
 from framewire.inference.health import Health
 from framewire.inference.kafka_io import KafkaIO
@@ -23,7 +24,7 @@ from framewire.inference.metrics import InferenceMetrics
 from framewire.inference.modelwatch import ModelWatcher, load_model, served_version
 from framewire.inference.scheduler import Scheduler
 from framewire.inference.settings import InferenceSettings
-from framewire.inference.streamspecs import StreamAges, StreamSpecFollower
+from framewire.inference.streamspecs import StreamAges
 from framewire.inference.worker import Worker
 from framewire.models.api import Detector
 from framewire.models.perframe.engine import Engine
@@ -108,7 +109,8 @@ def _open_kafka(
     def open_both() -> tuple[KafkaIO, StreamSpecFollower]:
         io = KafkaIO.open(settings)
         try:
-            specs = StreamSpecFollower(settings.kafka, ages).start(settings.kafka.connect_timeout_s)
+            specs = StreamSpecFollower(settings.kafka, ages, "inference-specs")
+            specs.start(settings.kafka.connect_timeout_s)
         except BaseException:
             io.close()
             raise

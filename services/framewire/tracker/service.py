@@ -20,6 +20,8 @@ from framewire.core.errors import KafkaUnavailableError
 from framewire.core.kafka import check_reachable, make_admin, make_consumer, make_producer
 from framewire.core.metrics import metric_name
 from framewire.core.probes import ProbeServer
+from framewire.core.specfollow import StreamSpecFollower
+from framewire.tracker.geometry import StreamGeometry
 from framewire.tracker.settings import TrackerSettings
 from framewire.tracker.stage import TrackerStage
 
@@ -36,6 +38,8 @@ class TrackerMetrics:
                                   "Results taken in and committed", registry=r)
         self.tracks_out = Counter(metric_name("tracker", "tracks_out_total"),
                                   "Tracked objects published", registry=r)
+        self.events_out = Counter(metric_name("tracker", "zone_events_total"),
+                                  "Zone and line events committed", registry=r)
         self.streams = Gauge(metric_name("tracker", "streams"), "Streams this stage owns",
                              registry=r)
 
@@ -48,7 +52,7 @@ def run_stage(
     check_reachable(k)
     admin = make_admin(k)
     ensure_topics(admin, [t for t in fixed_topics(k.topics, k.topic_policy)
-                          if t.name in (k.topics.tracker_state, k.topics.dlq)])
+                          if t.name in (k.topics.tracker_state, k.topics.dlq, k.topics.events)])
     producer = make_producer(k, transactional_id=settings.transactional_id, **{
         "transaction.timeout.ms": settings.transaction_timeout_ms,
         "message.timeout.ms": min(30_000, settings.transaction_timeout_ms),
@@ -58,7 +62,10 @@ def run_stage(
         "session.timeout.ms": settings.session_timeout_ms,
         "heartbeat.interval.ms": max(250, settings.session_timeout_ms // 6),
         "client.id": f"fw-tracker-{settings.tracker_id}"})
-    stage = TrackerStage(settings, consumer, producer, admin)
+    geometry = StreamGeometry()
+    # Zones and lines must be known before the first result is watched.
+    specs = StreamSpecFollower(k, geometry, "tracker-specs").start(k.connect_timeout_s)
+    stage = TrackerStage(settings, consumer, producer, admin, geometry)
     metrics = TrackerMetrics(registry)
     beat = [time.monotonic()]
     server = _probes(settings, metrics, beat)
@@ -68,6 +75,7 @@ def run_stage(
     try:
         stage.run(stop, on_turn=lambda: beat.__setitem__(0, time.monotonic()))
     finally:
+        specs.stop()
         consumer.close()
         producer.flush(5)
         if server is not None:
@@ -109,9 +117,12 @@ def _probes(settings: TrackerSettings, metrics: TrackerMetrics, beat: list[float
 
 
 def _export(stage: TrackerStage, metrics: TrackerMetrics, beat: list[float], stop: threading.Event) -> None:
-    taken = out = 0
+    taken = out = events = 0
     while not stop.wait(1.0):
-        metrics.results_in.inc(stage.results_in - taken)
-        metrics.tracks_out.inc(stage.tracks_out - out)
-        taken, out = stage.results_in, stage.tracks_out
+        # Each read once: the stage thread moves them on meanwhile.
+        now = stage.results_in, stage.tracks_out, stage.events_out
+        metrics.results_in.inc(now[0] - taken)
+        metrics.tracks_out.inc(now[1] - out)
+        metrics.events_out.inc(now[2] - events)
+        taken, out, events = now
         metrics.streams.set(stage.owned_streams)

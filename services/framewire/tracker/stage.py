@@ -1,7 +1,8 @@
 """The tracking stage's loop: results in, tracks and tracker state out, exactly once.
 
 Each turn takes up to ``batch_results`` results and, in one transaction, publishes a
-``TrackedResult`` per result, the new ``TrackerState`` of every stream that moved, and the
+``TrackedResult`` per result, the ``ZoneEvent``s of streams with zones or lines, the new
+``TrackerState`` of every stream that moved (its zone watcher's state included), and the
 consumer offsets. A crash at any point leaves either all of it or none: the next owner of a
 stream reads its state back (``restore``) and continues with the same track ids.
 
@@ -26,25 +27,30 @@ from framewire.core.errors import DecodeError, KafkaUnavailableError
 from framewire.core.kafka import raise_if_incurable
 from framewire.core.records import Box, Detection
 from framewire.tracker.assignment import Owned, take_over
+from framewire.tracker.geometry import StreamGeometry
 from framewire.tracker.settings import TrackerSettings
 from framewire.tracker.state import to_track_proto
 from framewire.tracker.tracking import TrackerConfig
+from framewire.tracker.zoneevents import ZoneWatcher, bottom_centre
 from framewire.v1.detection_pb2 import DetectionResult
 from framewire.v1.ops_pb2 import DeadLetter
-from framewire.v1.tracks_pb2 import TrackedResult
+from framewire.v1.tracks_pb2 import TrackedResult, ZoneEvent
 
 log = logging.getLogger(__name__)
 
 TP = tuple[str, int]
 _CALL_TIMEOUT_S = 10.0
 _FENCED = {KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH}
+_EVENT_KINDS = {"enter": ZoneEvent.ENTER, "leave": ZoneEvent.LEAVE, "cross": ZoneEvent.CROSS,
+                "dwell": ZoneEvent.DWELL}
 
 
 class TrackerStage:
     """Runs until ``stop`` is set; built by ``service.run_stage``."""
 
     def __init__(
-        self, settings: TrackerSettings, consumer: Consumer, producer: Producer, admin: AdminClient
+        self, settings: TrackerSettings, consumer: Consumer, producer: Producer, admin: AdminClient,
+        geometry: StreamGeometry,
     ) -> None:
         self._s = settings
         self._admin = admin
@@ -53,9 +59,13 @@ class TrackerStage:
         self._topics = settings.kafka.topics
         self._config = TrackerConfig(high_score=settings.high_score, low_score=settings.low_score,
                                      match_iou=settings.match_iou, max_misses=settings.max_misses)
+        self._geometry = geometry
         self._owned: dict[TP, Owned] = {}
+        # Committed work only: a turn's counts are added once its transaction is committed.
         self.results_in = 0
         self.tracks_out = 0
+        self.events_out = 0
+        self._turn_tracks = self._turn_events = 0
 
     @property
     def owned_streams(self) -> int:
@@ -90,6 +100,8 @@ class TrackerStage:
 
     def _publish(self, batch: list[Message]) -> None:
         moved: set[TP] = set()
+        states: dict[TP, bytes] = {}
+        self._turn_tracks = self._turn_events = 0
         try:
             self._producer.begin_transaction()
             for m in batch:
@@ -97,8 +109,8 @@ class TrackerStage:
             offsets = []
             for tp in sorted(moved):
                 owned = self._owned[tp]
-                state = owned.tracker.to_state(owned.position).SerializeToString()
-                self._producer.produce(self._topics.tracker_state, state, owned.stream)
+                states[tp] = owned.state().SerializeToString()
+                self._producer.produce(self._topics.tracker_state, states[tp], owned.stream)
                 offsets.append(TopicPartition(tp[0], tp[1], owned.position))
             self._producer.send_offsets_to_transaction(
                 offsets, self._consumer.consumer_group_metadata(), _CALL_TIMEOUT_S)
@@ -107,8 +119,10 @@ class TrackerStage:
             self._failed(exc, moved)
             return
         for tp in moved:
-            self._owned[tp].mark_committed()
+            self._owned[tp].mark_committed(states[tp])
         self.results_in += len(batch)
+        self.tracks_out += self._turn_tracks
+        self.events_out += self._turn_events
 
     def _take(self, m: Message) -> TP:
         """Track one result (or dead-letter it) and produce its output; returns its partition."""
@@ -131,6 +145,10 @@ class TrackerStage:
         detections = [Detection(d.class_id, d.label, d.score,
                                 Box(d.box.xmin, d.box.ymin, d.box.xmax, d.box.ymax))
                       for d in result.detections]
+        watcher = owned.follow(self._geometry.of(owned.stream))
+        # Labels of the tracks before this frame too: a track that ends here still leaves
+        # its zones under its own label.
+        labels = {t.track_id: t.label for t in owned.tracker.tracks} if watcher else {}
         tracked = owned.tracker.update(detections, result.capture_time_ns)
         out = TrackedResult(
             schema_version=SCHEMA_VERSION, stream_id=owned.stream,
@@ -142,7 +160,28 @@ class TrackerStage:
         )
         self._producer.produce(self._topics.tracks(owned.stream), out.SerializeToString(),
                                owned.stream)
-        self.tracks_out += len(tracked)
+        self._turn_tracks += len(tracked)
+        if watcher is not None:
+            self._produce_events(owned, watcher, labels, out)
+
+    def _produce_events(
+        self, owned: Owned, watcher: ZoneWatcher, labels: dict[int, str], out: TrackedResult
+    ) -> None:
+        """Watch every live track (unmatched ones too, so a flicker is not a leave)."""
+        live = owned.tracker.tracks
+        labels.update((t.track_id, t.label) for t in live)
+        points = {t.track_id: bottom_centre(t.box) for t in live}
+        for e in watcher.observe(out.capture_time_ns // 1_000_000, points):
+            event = ZoneEvent(
+                schema_version=SCHEMA_VERSION, stream_id=owned.stream, kind=_EVENT_KINDS[e.kind],
+                track_id=e.track_id, zone_or_line=e.zone_or_line, direction=e.direction or "",
+                label=labels.get(e.track_id, ""), frame_sequence=out.frame_sequence,
+                capture_time_ns=out.capture_time_ns, source_topic=out.source_topic,
+                source_partition=out.source_partition, source_offset=out.source_offset,
+                tracker_id=self._s.tracker_id, event_time_ns=out.result_time_ns,
+            )
+            self._producer.produce(self._topics.events, event.SerializeToString(), owned.stream)
+            self._turn_events += 1
 
     def _dead_letter(self, m: Message, exc: DecodeError) -> None:
         value = m.value()
@@ -191,7 +230,8 @@ class TrackerStage:
     # -- rebalance callbacks (run inside consume on this thread) ---------------------------
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        placed = take_over(self._s, consumer, self._admin, partitions, self._config)
+        placed = take_over(self._s, consumer, self._admin, partitions, self._config,
+                           self._geometry)
         for tp, owned in placed.items():
             self._owned[tp] = owned
         consumer.incremental_assign(
