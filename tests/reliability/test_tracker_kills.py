@@ -1,12 +1,14 @@
 """The tracking stage SIGKILLed again and again under load: every result tracked exactly
-once, and every object keeps its id across the kills.
+once, every object keeps its id across the kills, and every zone and line event is committed
+exactly once.
 
 Synthetic results of two streams with three objects of known paths (one flickers) are
 published at 60 per second per stream while ``framewire tracker`` is killed and started
 again under the same tracker id. Afterwards the committed tracks are read back and checked
 against an uninterrupted in-process run of the same tracker over the same results: the
 same track ids on every result means the state restored after each kill was exactly the
-state committed with the offsets.
+state committed with the offsets; the same events (each once) means the zone watcher's
+state was too.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ import pytest
 
 from framewire.core.config import KafkaSettings
 from framewire.tracker.tracking import StreamTracker, TrackerConfig
-from framewire.v1.tracks_pb2 import TrackedResult
+from framewire.v1.tracks_pb2 import TrackedResult, ZoneEvent
 from reliability.failover import machine
 from reliability.procs import Service, kafka_env, wait_until
 from support.inference import TopicReader, create_streams
 from support.tracker import ResultFeed, detections, result_of
+from support.zones import key_of, reference_events, register_zones
 
 pytestmark = pytest.mark.reliability
 
@@ -59,8 +62,9 @@ def reference(stream: str, frames: int, t0_ns: int) -> dict[int, list[tuple[int,
 def test_a_killed_tracker_loses_duplicates_and_renumbers_nothing(
     kafka_settings: KafkaSettings, tmp_path: Path, kills: int
 ) -> None:
-    # Given two streams of results and a tracking stage
+    # Given two streams with a zone and a line, their results and a tracking stage
     create_streams(kafka_settings, STREAMS)
+    register_zones(kafka_settings, STREAMS)
     feed = ResultFeed(kafka_settings, STREAMS)
     frames = 300 + kills * 600
     log = tmp_path / "tracker.log"
@@ -89,6 +93,9 @@ def test_a_killed_tracker_loses_duplicates_and_renumbers_nothing(
     reader.read_until(lambda items: len(items) >= frames * len(STREAMS), 180)
     reader.settle(2.0)
     reader.close()
+    events = TopicReader(kafka_settings, [kafka_settings.topics.events], ZoneEvent)
+    events.settle(2.0)
+    events.close()
     code = stage.stop()
     # Then every result was tracked exactly once
     got = reader.items
@@ -105,6 +112,12 @@ def test_a_killed_tracker_loses_duplicates_and_renumbers_nothing(
             assert [i for i, _ in have] == [i for i, _ in want[t.source_offset]], (s, t.source_offset)
             for (_, a), (_, b) in zip(have, want[t.source_offset], strict=True):
                 assert a == pytest.approx(b, abs=1e-6)
+    # And every zone and line event an uninterrupted run gives was committed, once
+    for s in STREAMS:
+        want = Counter(reference_events(s, frames, feed.t0_ns))
+        have = Counter(key_of(e) for e in events.items if e.stream_id == s)
+        assert len(want) >= 10 and max(have.values(), default=0) == 1, (s, have.most_common(3))
+        assert have == want, (s, sorted((want - have).elements())[:5], sorted((have - want).elements())[:5])
     # And each object kept one id for the whole run (three objects, three ids per stream)
     for s in STREAMS:
         ids = {x.track_id for t in got if t.stream_id == s for x in t.tracks}
@@ -114,5 +127,6 @@ def test_a_killed_tracker_loses_duplicates_and_renumbers_nothing(
     resumed = [int(m) for m in re.findall(r"trk0\[0\]@(-?\d+)", stage.log_text())]
     assert len(resumed) >= kills + 1 and all(r > 0 for r in resumed[1:]), resumed
     print(f"RELIABILITY tracker kills={kills} results={frames * len(STREAMS)} "
+          f"events={sum(e.stream_id in STREAMS for e in events.items)} "
           f"resumed_at_offsets={resumed[1:]} ({machine()})")
 
