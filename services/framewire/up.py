@@ -2,8 +2,8 @@
 
 Starts (or reuses) the local Kafka broker, makes sample clips from bundled photos, fetches
 the model zoo, and runs one gateway (registering the samples as streams), one inference
-worker, the aggregator and the dashboard as child processes. Ctrl-C stops them all.
-With ``--duration`` it stops by itself and reports how many results each stream got,
+worker, the tracker, the aggregator and the dashboard as child processes. Ctrl-C stops them
+all. With ``--duration`` it stops by itself and reports how many results each stream got,
 failing when a stream got none: the smoke test of the README's first command.
 """
 
@@ -19,6 +19,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from framewire.broker.local import LocalBroker
 from framewire.broker.maven import cache_root
@@ -26,7 +27,7 @@ from framewire.core.errors import FramewireError
 
 log = logging.getLogger(__name__)
 
-SERVICES = ("gateway", "inference", "aggregator", "dashboard")
+SERVICES = ("gateway", "inference", "tracker", "aggregator", "dashboard")
 
 
 @dataclass
@@ -101,6 +102,7 @@ def _commands(args: argparse.Namespace, streams: dict[str, Path]) -> dict[str, l
     commands = {
         "gateway": gateway,
         "inference": [*base, "inference"],
+        "tracker": [*base, "tracker"],
         "aggregator": [*base, "aggregator"],
         "dashboard": [*base, "dashboard", "--port", str(args.port)],
     }
@@ -180,21 +182,28 @@ def _stop_children(children: list[Child]) -> None:
 def _report(env: dict[str, str], streams: dict[str, Path]) -> int:
     """Count results per stream on Kafka; 1 if a stream has none."""
     from framewire.core.config import KafkaSettings
-    from framewire.core.history import UnknownTopicError, history_consumer, read_topic
+    from framewire.core.history import history_consumer
 
     settings = KafkaSettings(bootstrap=env["FW_KAFKA_BOOTSTRAP"],
                              topic_prefix=env.get("FW_KAFKA_TOPIC_PREFIX", "fw."))
     consumer = history_consumer(settings)
-    counts = {}
+    counts, tracked = {}, {}
     try:
         for stream_id in streams:
-            try:
-                records = read_topic(consumer, settings.topics.results(stream_id))
-                counts[stream_id] = sum(1 for _ in records)
-            except UnknownTopicError:
-                counts[stream_id] = 0
+            counts[stream_id] = _count(consumer, settings.topics.results(stream_id))
+            tracked[stream_id] = _count(consumer, settings.topics.tracks(stream_id))
     finally:
         consumer.close()
     for stream_id, count in counts.items():
-        sys.stdout.write(f"{stream_id}: {count} results on {settings.topics.results(stream_id)}\n")
+        sys.stdout.write(f"{stream_id}: {count} results on {settings.topics.results(stream_id)}, "
+                         f"{tracked[stream_id]} tracked on {settings.topics.tracks(stream_id)}\n")
     return 0 if all(counts.values()) else 1
+
+
+def _count(consumer: Any, topic: str) -> int:
+    from framewire.core.history import UnknownTopicError, read_topic
+
+    try:
+        return sum(1 for _ in read_topic(consumer, topic))
+    except UnknownTopicError:
+        return 0

@@ -24,6 +24,7 @@ def test_up_runs_every_service_and_each_stream_gets_results(kafka_settings):
            "FW_KAFKA_TOPIC_PREFIX": kafka_settings.topic_prefix,
            "FW_GATEWAY_METRICS_PORT": str(_free_port()),
            "FW_INFERENCE_HTTP_PORT": str(_free_port()),
+           "FW_TRACKER_HTTP_PORT": str(_free_port()),
            "FW_AGGREGATOR_WEB_PORT": str(_free_port())}
     # When the pipeline runs for a while with two sample streams
     proc = subprocess.run(
@@ -37,3 +38,5 @@ def test_up_runs_every_service_and_each_stream_gets_results(kafka_settings):
     lines = [ln for ln in proc.stdout.splitlines() if " results on " in ln]
     assert len(lines) == 2
     assert all(int(ln.split()[1]) > 0 for ln in lines), lines
+    # And the tracker followed the objects of both
+    assert all(int(ln.split(", ")[1].split()[0]) > 0 for ln in lines), lines

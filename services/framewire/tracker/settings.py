@@ -54,7 +54,7 @@ class TrackerSettings(BaseSettings):
     restore_timeout_s: float = Field(default=60.0, gt=0, le=3600)
 
     # Health, readiness and /metrics; 0 picks a free port, -1 disables the server.
-    http_port: int = Field(default=9500, ge=-1, le=65535)
+    http_port: int = Field(default=9600, ge=-1, le=65535)
     http_host: str = "0.0.0.0"
 
     @field_validator("tracker_id")
