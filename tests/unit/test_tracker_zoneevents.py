@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from framewire.core.errors import ConfigError, DecodeError
 from framewire.core.records import Box
-from framewire.core.zones import Line, LineDirection, Zone
+from framewire.core.zones import Line, LineDirection, Zone, side
 from framewire.tracker.zoneevents import ZoneEvent, ZoneEventKind, ZoneWatcher, bottom_centre
 
 pytestmark = pytest.mark.unit
@@ -316,16 +316,20 @@ _FOLLOWS = {ENTER: {None, LEAVE}, LEAVE: {ENTER, DWELL}, DWELL: {ENTER}}
 
 
 def consistent(frames: Frames, events: list[list[ZoneEvent]]) -> bool:
-    """Per track life: enter, dwell at most once, leave, in turn; two-way crossings alternate."""
+    """Per track life: enter, dwell at most once, leave, in turn; each crossing goes from the
+    side the track was last strictly on to the other side (two crossings the same way are
+    fine when the track went round the line's end in between)."""
     last: dict[tuple[int, str], str | None] = {}
+    came_from: dict[tuple[int, str], int] = {}
+    lines = {line.id: line for line in RANDOM_LINES}
     for (_, tracks), frame in zip(frames, events, strict=True):
         for e in frame:
             key = (e.track_id, e.zone_or_line)
             if e.kind is CROSS:
-                if e.direction == last.get(key):
+                now = _sign(side(lines[e.zone_or_line], tracks[e.track_id]))
+                want = (-1, 1) if e.direction == LineDirection.LEFT_TO_RIGHT.value else (1, -1)
+                if (came_from.get(key), now) != want:
                     return False
-                if e.zone_or_line == "across":  # "diagonal" counts one way only
-                    last[key] = e.direction
             elif last.get(key) not in _FOLLOWS[e.kind]:
                 return False
             else:
@@ -334,7 +338,16 @@ def consistent(frames: Frames, events: list[list[ZoneEvent]]) -> bool:
         if any(v in (ENTER, DWELL) for k, v in last.items() if k[0] not in tracks):
             return False
         last = {k: v for k, v in last.items() if k[0] in tracks}
+        came_from = {k: v for k, v in came_from.items() if k[0] in tracks}
+        for track_id, point in tracks.items():
+            for line in RANDOM_LINES:
+                if s := _sign(side(line, point)):
+                    came_from[(track_id, line.id)] = s
     return True
+
+
+def _sign(value: float) -> int:
+    return (value > 0) - (value < 0)
 
 
 @settings(max_examples=50, deadline=None, database=None)
