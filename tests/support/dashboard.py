@@ -2,27 +2,31 @@
 
 Used by the dashboard's tests, its benchmark and for demos without cameras: real JPEGs
 (scikit-image's bundled photos, a test dependency, imported lazily), ``Frame``,
-``DetectionResult``, ``StreamStatus`` and ``StreamSpec`` records on the real topics.
+``DetectionResult``, ``StreamStatus`` and ``StreamSpec`` records on the real topics, and
+the tracker's ``TrackedResult`` and ``ZoneEvent`` records in Kafka transactions
+(``TrackerTraffic``), as the tracking stage writes them.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from confluent_kafka import KafkaError, Message
+from confluent_kafka import KafkaError, Message, Producer
 
 from framewire.core.admin import TopicPolicy, ensure_topics, fixed_topics, stream_topics
 from framewire.core.codec import encode
 from framewire.core.config import KafkaSettings
 from framewire.core.errors import KafkaUnavailableError
-from framewire.core.kafka import make_admin, make_producer
+from framewire.core.kafka import make_admin, make_producer, producer_config
 from framewire.v1.detection_pb2 import Box, Detection, DetectionResult
 from framewire.v1.frame_pb2 import Frame
 from framewire.v1.stream_pb2 import StreamSpec, StreamStatus
+from framewire.v1.tracks_pb2 import Track, TrackedResult, ZoneEvent
 
 
 @cache
@@ -138,6 +142,56 @@ class TrafficPublisher:
     def flush(self, timeout_s: float = 15.0) -> None:
         if self._producer.flush(timeout_s) > 0:
             raise KafkaUnavailableError(f"records not delivered to {self.kafka.bootstrap} in time")
+
+
+@dataclass(frozen=True)
+class Obj:
+    """A tracked object in one frame: id, label and normalised box (x1, y1, x2, y2)."""
+
+    track_id: int
+    label: str
+    box: tuple[float, float, float, float]
+
+
+class TrackerTraffic:
+    """Writes what the tracking stage writes, each call in its own Kafka transaction: one
+    frame's ``TrackedResult`` on ``tracks.<stream>``, with its ``ZoneEvent``s on ``events``."""
+
+    def __init__(self, kafka: KafkaSettings, name: str = "testkit-tracker") -> None:
+        self.kafka = kafka
+        self._producer = Producer(producer_config(kafka, transactional_id=f"{kafka.topics.prefix}{name}"))
+        self._producer.init_transactions(30)
+
+    def frame(self, stream_id: str, sequence: int, frame_offset: int, objects: list[Obj],
+              events: Sequence[ZoneEvent] = (), *, commit: bool = True) -> None:
+        now = time.time_ns()
+        tracks = [Track(track_id=o.track_id, label=o.label, score=0.9, hits=sequence + 1,
+                        box=Box(xmin=o.box[0], ymin=o.box[1], xmax=o.box[2], ymax=o.box[3]),
+                        first_seen_ns=now, last_seen_ns=now) for o in objects]
+        msg = TrackedResult(schema_version=1, stream_id=stream_id, frame_sequence=sequence,
+                            capture_time_ns=now, frame_topic=self.kafka.topics.frames(stream_id),
+                            frame_offset=frame_offset, tracks=tracks, tracker_id="testkit",
+                            result_time_ns=now)
+        self._producer.begin_transaction()
+        self._producer.produce(self.kafka.topics.tracks(stream_id), encode(msg), stream_id.encode())
+        for event in events:
+            self._producer.produce(self.kafka.topics.events, encode(event), stream_id.encode())
+        if commit:
+            self._producer.commit_transaction(30)
+        else:
+            self._producer.abort_transaction(30)
+
+    @staticmethod
+    def event(stream_id: str, kind: str, track_id: int, where: str, sequence: int,
+              direction: str = "", label: str = "person") -> ZoneEvent:
+        now = time.time_ns()
+        return ZoneEvent(schema_version=1, stream_id=stream_id, kind=ZoneEvent.Kind.Value(kind.upper()),
+                         track_id=track_id, zone_or_line=where, direction=direction, label=label,
+                         frame_sequence=sequence, capture_time_ns=now, tracker_id="testkit",
+                         event_time_ns=now)
+
+    def close(self) -> None:
+        self._producer.flush(10)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@
     PUT /api/streams/{id}/zones   the same shape; validated, then written into the stream's
                                   spec on the registry topic (PUT and PATCH of the stream keep
                                   them)
+    GET /api/streams/{id}/tracking  the last tracks (with trails), recent zone and line events
+                                  (newest first) and the counters per zone or line
 
 Validation is ``core.zones``': a self-intersecting polygon, a point outside [0, 1], too many
 vertices, zones or lines, duplicate ids or an unknown key get a 422 that names the item.
@@ -59,6 +61,11 @@ def zones_router(auth: Auth) -> APIRouter:
         set_geometry(spec, zones, lines)
         await write_spec(ctx, current.stream_id, spec, "zones")
         return geometry_json(spec)
+
+    @router.get("/streams/{stream_id}/tracking", dependencies=read,
+                summary="A stream's last tracks, recent zone and line events, and counters")
+    async def get_tracking(stream_id: str, ctx: Ctx) -> dict[str, Any]:
+        return ctx.state.tracking.for_stream(known_stream(ctx, stream_id))
 
     return router
 

@@ -45,8 +45,10 @@ log = logging.getLogger(__name__)
 
 # Records read back when a partition is first assigned at start-up (the rest is history):
 # the newest frame; enough stats to hold the last windows of ~1000 streams (two kinds, one
-# message each per 10 s), so a restarted dashboard shows them at once; recent alerts.
-STARTUP_BACKLOG = {TopicKind.FRAMES: 1, TopicKind.STATS: 2000, TopicKind.ALERTS: 100}
+# message each per 10 s), so a restarted dashboard shows them at once; recent alerts; a
+# trail's worth of tracks per stream and recent zone events (shared by every stream).
+STARTUP_BACKLOG = {TopicKind.FRAMES: 1, TopicKind.STATS: 2000, TopicKind.ALERTS: 100,
+                   TopicKind.TRACKS: 20, TopicKind.EVENTS: 1000}
 # ... and when a topic appears later (a new stream): its first records are news.
 NEW_TOPIC_BACKLOG = 1000
 WATCH_FRAMES_BACKLOG = 16

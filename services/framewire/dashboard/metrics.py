@@ -54,3 +54,9 @@ FRAMES_PARTITIONS = Gauge(
     _name("frames_partitions"),
     "Frames partitions the dashboard reads now (only those of streams a client watches)",
 )
+ZONE_EVENTS = Counter(
+    _name("zone_events_total"),
+    "Zone and line events read from the events topic, by outcome (kept, deleted_stream, "
+    "over_limit)",
+    ["outcome"],
+)

@@ -15,9 +15,11 @@ from typing import Any
 
 from framewire.core.dedup import FrameDeduplicator
 from framewire.core.errors import coordinates
+from framewire.core.zonewire import geometry_json
 from framewire.dashboard import metrics
 from framewire.dashboard.framestore import FrameStore, StoredFrame
 from framewire.dashboard.hub import ALL_STREAMS, Event, Hub
+from framewire.dashboard.tracking import TrackBoard
 from framewire.dashboard.views import StreamView
 from framewire.dashboard.windowstats import StatsOutcome, WindowBoard, WindowStats, stats_json
 from framewire.dashboard.wire import (
@@ -58,6 +60,8 @@ class PipelineState:
         self.windows = WindowBoard(MAX_STATS_KEYS)
         # Stats-topic records that are not stats windows, newest per key (for page extensions).
         self.aggregates: dict[str, Any] = {}
+        # The tracker's trails, zone and line events and their counters, per stream.
+        self.tracking = TrackBoard()
         # (topic, partition) -> last offset whose event the hub has published.
         self.positions: dict[tuple[str, int], int] = {}
         self._handlers = {
@@ -68,6 +72,8 @@ class PipelineState:
             TopicKind.DROPS: self._on_drop,
             TopicKind.STATS: self._on_stats,
             TopicKind.ALERTS: self._on_alert,
+            TopicKind.TRACKS: self._on_tracks,
+            TopicKind.EVENTS: self._on_zone_event,
         }
 
     def apply(self, batch: Iterable[Record | Baseline]) -> None:
@@ -125,6 +131,28 @@ class PipelineState:
             self.hub.publish(ALL_STREAMS, Event.make("result", payload, event_id=event_id, offset=rec.offset,
                                          kafka_time_s=rec.kafka_time_s))
 
+    def _on_tracks(self, rec: Record) -> None:
+        stream = rec.stream_id
+        if stream is None or stream in self.deleted:
+            return
+        payload = self.tracking.on_tracks(stream, rec.message, rec.partition, rec.offset)
+        if payload is None or not (self.hub.client_count(stream) or self.hub.client_count(ALL_STREAMS)):
+            return
+        # No SSE id: the page's Last-Event-ID names a position of the results topic only.
+        event = Event.make("tracks", payload)
+        self.hub.publish(stream, event)
+        self.hub.publish(ALL_STREAMS, event)
+
+    def _on_zone_event(self, rec: Record) -> None:
+        stream = rec.key or rec.message.stream_id
+        if not stream or stream in self.deleted:
+            metrics.ZONE_EVENTS.labels("deleted_stream").inc()
+            return
+        payload = self.tracking.on_event(stream, rec.message, rec.partition, rec.offset)
+        metrics.ZONE_EVENTS.labels("kept" if payload is not None else "over_limit").inc()
+        if payload is not None:
+            self.hub.publish(stream, Event.make("zone_event", payload))
+
     def _on_spec(self, rec: Record) -> None:
         stream = rec.key or (rec.message.stream_id if rec.message is not None else None)
         if stream:
@@ -139,6 +167,7 @@ class PipelineState:
             self.statuses.pop(stream_id, None)
             self.frames.forget(stream_id)
             self.windows.forget(stream_id)
+            self.tracking.forget(stream_id)
             self.deleted.add(stream_id)
             if known:
                 self._broadcast("stream_deleted", {"stream_id": stream_id}, stream_id)
@@ -219,10 +248,12 @@ class PipelineState:
             "status": status_json(status) if status is not None else {"state": "unknown"},
             "live": view.summary(self._clock()),
             "windows": self.windows.for_stream(stream_id),
+            "geometry": geometry_json(spec) if spec is not None else {"zones": [], "lines": []},
         }
         if history:
             out["history"] = view.history(self._clock())
             out["last_result"] = view.last_result
+            out["tracking"] = self.tracking.for_stream(stream_id)
         return out
 
     def snapshot(self) -> dict[str, Any]:
@@ -230,6 +261,7 @@ class PipelineState:
         return {
             "streams": [self.stream_json(s) for s in self.visible_streams()],
             "latest": {s: v.last_result for s, v in self.views.items() if v.last_result},
+            "tracks": self.tracking.latest_tracks(),
             "alerts": list(self.alerts),
             "aggregates": self.aggregates,
         }

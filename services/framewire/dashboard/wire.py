@@ -30,10 +30,9 @@ def scrub_text(text: str) -> str:
 
 
 # Every kind but the dead letters (they carry whole frames the page has no use for) and the
-# tracker's output, state and zone events, which the page does not draw.
+# tracker's own state (its tracks and zone events are what the page draws and lists).
 READ_KINDS = frozenset(kind for kind in TopicKind
-                       if kind not in (TopicKind.DLQ, TopicKind.TRACKS, TopicKind.TRACKER_STATE,
-                                       TopicKind.EVENTS))
+                       if kind not in (TopicKind.DLQ, TopicKind.TRACKER_STATE))
 # Compacted topics hold current state: always read from the start to rebuild it.
 STATE_KINDS = frozenset(e.kind for e in CATALOG.values() if e.cleanup is Cleanup.COMPACT)
 

@@ -1,4 +1,4 @@
-// framewire page, part 3 of 6: what the aggregator publishes (docs/stats-format.md):
+// framewire page, part 4 of 9: what the aggregator publishes (docs/stats-format.md):
 // window statistics (a compact line on each tile, a table in the detail view) and the
 // alerts panel (firing and cleared transitions, with stream, rule and time, and the
 // event's thumbnail, Play and Download from clips.js).

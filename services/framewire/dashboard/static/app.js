@@ -7,9 +7,9 @@
 // Event streams are read with fetch() rather than EventSource so the bearer token can be
 // sent as a header (never in a URL, where it would end up in logs).
 //
-// This file: the grid (summary event stream), panels, the add-stream form, models, start-up.
-// Parts 1-4 and 6 (core.js, draw.js, aggregator.js, detail.js, clips.js) are loaded first
-// and shared through window.fw.
+// This file (part 9 of 9): the grid (summary event stream), panels, the add-stream form,
+// models, start-up. Parts 1-8 (core.js, draw.js, overlay.js, aggregator.js, zones.js,
+// zoneevents.js, clips.js, detail.js) are loaded first and shared through window.fw.
 "use strict";
 
 (() => {
@@ -71,6 +71,7 @@
       if (info.status) this.setState(info.status);
       if (info.live) this.setLive(info.live);
       if (info.windows) this.setWindows(info.windows);
+      if (info.geometry) this.screen.setOverlay({ geometry: info.geometry });
     }
 
     setWindows(windows) {
@@ -108,6 +109,11 @@
       this.lastResultAt = Date.now();
       this.figures.dets.textContent = String(result.detections.length);
       this.screen.showResult(result);
+    }
+
+    showTracks(tracks) {
+      this.lastResultAt = Date.now();
+      this.screen.showTracks(tracks);
     }
   }
 
@@ -174,6 +180,9 @@
     for (const [id, result] of Object.entries(snapshot.latest || {})) {
       if (seen.has(id)) tileFor(id).showResult(result);
     }
+    for (const [id, tracks] of Object.entries(snapshot.tracks || {})) {
+      if (seen.has(id)) tileFor(id).showTracks(tracks);
+    }
     alertPanel.reset();
     for (const alert of snapshot.alerts || []) firePanels("alert", alert);
     for (const info of snapshot.streams) {
@@ -188,6 +197,7 @@
     return new EventStream("/api/events", {
       snapshot: applySnapshot,
       result: (r) => { tileFor(r.stream_id).showResult(r); firePanels("result", r); },
+      tracks: (t) => { if (tiles.has(t.stream_id)) tiles.get(t.stream_id).showTracks(t); },
       status: (s) => tileFor(s.stream_id).setState(s),
       stream: (info) => tileFor(info.stream_id).update(info),
       stream_deleted: (d) => removeTile(d.stream_id),
@@ -298,13 +308,18 @@
         loadModels();
       }
     });
-    document.addEventListener("keydown", (e) => { if (e.key === "Escape") closeDetail(); });
+    document.addEventListener("keydown", (e) => {
+      if (e.key !== "Escape") return;
+      // Escape first ends a zone or line being drawn, then closes the detail view.
+      if (detail && detail.editor.busy()) detail.editor.cancel();
+      else closeDetail();
+    });
     refreshEmpty();
     summary = startSummary();
     loadModels();
   }
 
-  window.framewire = { registerPanel, labelColor, tiles: () => [...tiles.keys()] };
+  window.framewire = { registerPanel, labelColor, trackColor: window.fw.trackColor, tiles: () => [...tiles.keys()] };
   document.addEventListener("DOMContentLoaded", start);
 })();
 

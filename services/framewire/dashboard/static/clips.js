@@ -1,4 +1,4 @@
-// framewire page, part 6 of 6: clips of alert events (POST /api/clips, /api/snapshot).
+// framewire page, part 7 of 9: clips of alert events (POST /api/clips, /api/snapshot).
 // Each alert item gets its event's best frame as a thumbnail, Play (a clip job, followed
 // until done, shown in a dialog) and Download. Snapshots and clips are fetched with the
 // bearer header and shown through object URLs: the token never goes into a URL.

@@ -1,4 +1,4 @@
-// framewire page, part 1 of 6: DOM helpers, HTTP with the bearer token, and server-sent
+// framewire page, part 1 of 9: DOM helpers, HTTP with the bearer token, and server-sent
 // events read with fetch() (not EventSource) so the token travels in a header, never in a
 // URL where it would end up in logs. Shared through window.fw; no build step.
 "use strict";

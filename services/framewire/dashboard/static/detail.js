@@ -1,9 +1,10 @@
-// framewire page, part 4 of 6: one stream's detail view (its own event stream, resumed with
-// Last-Event-ID after a reconnect), aggregator windows, latency chart, counts per class, spec.
+// framewire page, part 8 of 9: one stream's detail view (its own event stream, resumed with
+// Last-Event-ID after a reconnect), tracks, zones and lines with their editor, zone events
+// and counters, aggregator windows, latency chart, counts per class, spec.
 "use strict";
 
 (() => {
-  const { $, el, fmt, EventStream, Screen, labelColor, renderWindows } = window.fw;
+  const { $, el, fmt, EventStream, Screen, labelColor, renderWindows, ZoneEditor, ZoneEventPanel } = window.fw;
 
   class Detail {
     // onGone() is called when the stream is deleted while its detail is open.
@@ -12,6 +13,8 @@
       this.history = [];
       this.windows = { tumbling: null, hopping: null };
       this.screen = new Screen($("detail-canvas"), streamId);
+      this.zoneEvents = new ZoneEventPanel($("zone-events"), $("zone-counters"));
+      this.editor = new ZoneEditor(streamId, this.screen, (g) => this.zoneEvents.setGeometry(g));
       $("detail-title").textContent = streamId;
       $("detail-delete").textContent = "Delete stream";
       $("detail-delete").dataset.armed = "";
@@ -19,16 +22,18 @@
       this.events = new EventStream(`/api/streams/${encodeURIComponent(streamId)}/events`, {
         hello: (info) => this.hello(info),
         result: (r) => this.screen.showResult(r),
+        tracks: (t) => this.screen.showTracks(t),
+        zone_event: (z) => this.zoneEvents.add(z),
         stats: (s) => this.stats(s),
         window_stats: (w) => this.setWindow(w),
         status: (s) => this.setState(s),
-        stream: (info) => this.setSpec(info.spec),
+        stream: (info) => { this.setSpec(info.spec); this.editor.stored(info.geometry); },
         stream_deleted: () => onGone(),
         gap: (g) => console.warn("events lost", g),
       }, { resume: true });
     }
 
-    close() { this.events.close(); $("detail").hidden = true; }
+    close() { this.events.close(); this.editor.close(); $("detail").hidden = true; }
 
     hello(info) {
       this.setSpec(info.spec);
@@ -38,8 +43,13 @@
       renderWindows($("detail-windows"), this.windows);
       if (!this.history.length) this.history = info.history || [];
       this.drawChart();
-      if (info.last_result && !this.screen.drawn) this.screen.showResult(info.last_result);
-      else if (!this.screen.drawn && info.live.last_frame) this.screen.showLatest();
+      const tracking = info.tracking || {};
+      this.zoneEvents.reset(tracking);
+      this.editor.stored(info.geometry);
+      if (this.screen.drawn) return;
+      if (tracking.tracks) this.screen.showTracks(tracking.tracks);
+      else if (info.last_result) this.screen.showResult(info.last_result);
+      else if (info.live.last_frame) this.screen.showLatest();
     }
 
     stats({ live, point }) {
@@ -75,6 +85,8 @@
     }
 
     setLive(live) {
+      // A stream without detections or tracks still gets a picture to draw zones on.
+      if (!this.screen.drawn && live.last_frame) this.screen.showLatest();
       const dl = $("detail-figures");
       dl.textContent = "";
       const rows = [

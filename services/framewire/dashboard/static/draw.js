@@ -1,4 +1,5 @@
-// framewire page, part 2 of 6: painting a frame with its detections.
+// framewire page, part 2 of 9: painting a frame with its detections, or its tracks, and
+// the stream's zones and lines (drawn by overlay.js).
 "use strict";
 
 (() => {
@@ -54,20 +55,43 @@
     }
   }
 
+  // While a stream's tracks keep coming, the canvas paints those (ids, trails) instead of
+  // the plain detections: both name their frame, and painting both would flicker.
+  const TRACKS_FRESH_MS = 2000;
+
   // Paints the newest frame it can: while one frame is being fetched and drawn, a newer
   // request replaces the waiting one (a page that falls behind skips frames, never lags).
+  // The last picture is kept, so zones, lines and a zone being drawn repaint without a fetch.
   class Screen {
     constructor(canvas, streamId) {
       this.canvas = canvas;
       this.streamId = streamId;
       this.busy = false;
       this.pending = null;
-      this.drawn = null; // what is on the canvas: {frame, result}
+      this.drawn = null; // what is on the canvas: {frame, result, tracks}
+      this.bitmap = null;
+      this.geometry = null; // {zones, lines} drawn over the frame
+      this.draft = null; // a zone or line being drawn (set by the zone editor)
+      this.highlight = null; // id of a zone or line to stand out
+      this.tracksAt = 0;
     }
 
-    showResult(result) { this.request({ frame: result.frame, result }); }
+    showResult(result) {
+      if (Date.now() - this.tracksAt < TRACKS_FRESH_MS) return;
+      this.request({ frame: result.frame, result, tracks: null });
+    }
 
-    showLatest() { this.request({ frame: "latest", result: null }); }
+    showTracks(tracks) {
+      this.tracksAt = Date.now();
+      this.request({ frame: tracks.frame, result: null, tracks });
+    }
+
+    showLatest() { this.request({ frame: "latest", result: null, tracks: null }); }
+
+    setOverlay({ geometry = this.geometry, draft = this.draft, highlight = this.highlight }) {
+      Object.assign(this, { geometry, draft, highlight });
+      if (!this.busy) this.compose();
+    }
 
     request(job) {
       if (this.busy) { this.pending = job; return; }
@@ -86,32 +110,51 @@
       return shown > 0 ? width / shown : Math.max(1, width / 640);
     }
 
-    async paint({ frame, result }) {
-      let bitmap = null;
-      if (frame && !frame.startsWith("0:-") && !frame.endsWith(":-1")) {
+    async paint(job) {
+      const { frame, result, tracks } = job;
+      const same = this.bitmap && frame && frame !== "latest" && this.drawn && this.drawn.frame === frame;
+      let bitmap = same ? this.bitmap : null;
+      if (!same && frame && !frame.startsWith("0:-") && !frame.endsWith(":-1")) {
         const path = `/api/streams/${encodeURIComponent(this.streamId)}/frames/${frame}`;
         try {
           const response = await api(path);
           if (response.ok) bitmap = await createImageBitmap(await response.blob());
         } catch (_) { /* keep the previous picture */ }
       }
-      if (!bitmap && !result) return;
-      const width = bitmap ? bitmap.width : result.width || this.canvas.width;
-      const height = bitmap ? bitmap.height : result.height || this.canvas.height;
+      if (!bitmap && !result && !tracks) return;
+      if (bitmap !== this.bitmap) {
+        if (this.bitmap) this.bitmap.close();
+        this.bitmap = bitmap;
+      }
+      this.drawn = { frame, result, tracks };
+      this.compose();
+    }
+
+    // Frame (or black), then boxes or tracks, zones and lines, and any zone being drawn.
+    compose() {
+      const { result, tracks } = this.drawn || {};
+      const bitmap = this.bitmap;
+      const shapes = this.geometry ? this.geometry.zones.length + this.geometry.lines.length : 0;
+      if (!this.drawn && !bitmap && !this.draft && !shapes) return; // keep the placeholder
+      const width = bitmap ? bitmap.width : (result && result.width) || this.canvas.width;
+      const height = bitmap ? bitmap.height : (result && result.height) || this.canvas.height;
       if (this.canvas.width !== width) this.canvas.width = width;
       if (this.canvas.height !== height) this.canvas.height = height;
       const ctx = this.canvas.getContext("2d");
-      if (bitmap) {
-        ctx.drawImage(bitmap, 0, 0, width, height);
-        bitmap.close();
-      } else {
-        ctx.fillStyle = "#000";
-        ctx.fillRect(0, 0, width, height);
-      }
-      if (result) drawDetections(ctx, result.detections, width, height, this.displayScale(width));
-      this.drawn = { frame, result };
-      this.canvas.dataset.frame = frame || "";
-      this.canvas.dataset.detections = result ? String(result.detections.length) : "0";
+      if (bitmap) ctx.drawImage(bitmap, 0, 0, width, height);
+      else { ctx.fillStyle = "#000"; ctx.fillRect(0, 0, width, height); }
+      const scale = this.displayScale(width);
+      const overlay = window.fw.overlay;
+      if (this.geometry) overlay.drawGeometry(ctx, this.geometry, width, height, scale, this.highlight);
+      if (result) drawDetections(ctx, result.detections, width, height, scale);
+      if (tracks) overlay.drawTracks(ctx, tracks.tracks, width, height, scale);
+      if (this.draft) overlay.drawDraft(ctx, this.draft, width, height, scale);
+      const data = this.canvas.dataset;
+      data.frame = (this.drawn && this.drawn.frame) || "";
+      data.detections = result ? String(result.detections.length) : "0";
+      data.tracks = tracks ? tracks.tracks.map((t) => t.id).join(" ") : "";
+      data.zones = this.geometry ? String(this.geometry.zones.length) : "0";
+      data.lines = this.geometry ? String(this.geometry.lines.length) : "0";
     }
   }
 
