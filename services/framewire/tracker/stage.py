@@ -154,7 +154,8 @@ class TrackerStage:
             schema_version=SCHEMA_VERSION, stream_id=owned.stream,
             frame_sequence=result.frame_sequence, capture_time_ns=result.capture_time_ns,
             source_topic=tp[0], source_partition=tp[1], source_offset=offset,
-            frame_topic=result.source_topic, frame_offset=result.source_offset,
+            frame_topic=result.source_topic, frame_partition=result.source_partition,
+            frame_offset=result.source_offset,
             tracks=[to_track_proto(t) for t in tracked], tracker_id=self._s.tracker_id,
             result_time_ns=time.time_ns(),
         )

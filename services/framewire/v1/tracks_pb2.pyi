@@ -35,7 +35,7 @@ class Track(_message.Message):
     def __init__(self, track_id: _Optional[int] = ..., label: _Optional[str] = ..., class_id: _Optional[int] = ..., score: _Optional[float] = ..., box: _Optional[_Union[_detection_pb2.Box, _Mapping]] = ..., hits: _Optional[int] = ..., misses: _Optional[int] = ..., first_seen_ns: _Optional[int] = ..., last_seen_ns: _Optional[int] = ..., velocity_x: _Optional[float] = ..., velocity_y: _Optional[float] = ...) -> None: ...
 
 class TrackedResult(_message.Message):
-    __slots__ = ("schema_version", "stream_id", "frame_sequence", "capture_time_ns", "source_topic", "source_partition", "source_offset", "frame_topic", "frame_offset", "tracks", "tracker_id", "result_time_ns")
+    __slots__ = ("schema_version", "stream_id", "frame_sequence", "capture_time_ns", "source_topic", "source_partition", "source_offset", "frame_topic", "frame_offset", "tracks", "tracker_id", "result_time_ns", "frame_partition")
     SCHEMA_VERSION_FIELD_NUMBER: _ClassVar[int]
     STREAM_ID_FIELD_NUMBER: _ClassVar[int]
     FRAME_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
@@ -48,6 +48,7 @@ class TrackedResult(_message.Message):
     TRACKS_FIELD_NUMBER: _ClassVar[int]
     TRACKER_ID_FIELD_NUMBER: _ClassVar[int]
     RESULT_TIME_NS_FIELD_NUMBER: _ClassVar[int]
+    FRAME_PARTITION_FIELD_NUMBER: _ClassVar[int]
     schema_version: int
     stream_id: str
     frame_sequence: int
@@ -60,7 +61,8 @@ class TrackedResult(_message.Message):
     tracks: _containers.RepeatedCompositeFieldContainer[Track]
     tracker_id: str
     result_time_ns: int
-    def __init__(self, schema_version: _Optional[int] = ..., stream_id: _Optional[str] = ..., frame_sequence: _Optional[int] = ..., capture_time_ns: _Optional[int] = ..., source_topic: _Optional[str] = ..., source_partition: _Optional[int] = ..., source_offset: _Optional[int] = ..., frame_topic: _Optional[str] = ..., frame_offset: _Optional[int] = ..., tracks: _Optional[_Iterable[_Union[Track, _Mapping]]] = ..., tracker_id: _Optional[str] = ..., result_time_ns: _Optional[int] = ...) -> None: ...
+    frame_partition: int
+    def __init__(self, schema_version: _Optional[int] = ..., stream_id: _Optional[str] = ..., frame_sequence: _Optional[int] = ..., capture_time_ns: _Optional[int] = ..., source_topic: _Optional[str] = ..., source_partition: _Optional[int] = ..., source_offset: _Optional[int] = ..., frame_topic: _Optional[str] = ..., frame_offset: _Optional[int] = ..., tracks: _Optional[_Iterable[_Union[Track, _Mapping]]] = ..., tracker_id: _Optional[str] = ..., result_time_ns: _Optional[int] = ..., frame_partition: _Optional[int] = ...) -> None: ...
 
 class TrackerState(_message.Message):
     __slots__ = ("schema_version", "stream_id", "next_track_id", "last_capture_time_ns", "tracks", "next_source_offset", "zone_watcher_json")
