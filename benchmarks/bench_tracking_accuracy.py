@@ -27,13 +27,15 @@ import skimage.data
 from pipeline.machine import machine_facts
 from scipy.optimize import linear_sum_assignment
 
-from framewire.core.records import Box
+from framewire.core.records import Box, Detection
+from framewire.models.api import Detector
 from framewire.models.loader import load_detector
 from framewire.tracker.tracking import StreamTracker, TrackedObject
 from support.models import EXPECTED_REGIONS, photo_bgr
 
 W, H, FPS = 640, 480, 15
 FRAME_NS = 1_000_000_000 // FPS
+MODEL = "ssd-mobilenet-v2-oidv4"
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,27 @@ def movers() -> list[Mover]:
     cup = cv2.resize(photo_bgr("coffee"), (200, 133), interpolation=cv2.INTER_AREA)
     return [Mover("cat", "Cat", cat, 10, W - 230, 60, EXPECTED_REGIONS["chelsea"]["Cat"]),
             Mover("cup", "Coffee cup", cup, W - 210, 10, 280, EXPECTED_REGIONS["coffee"]["Coffee cup"])]
+
+
+def background() -> np.ndarray:
+    """The grass photo in grey at the clip's size: texture for the detector, no objects."""
+    grass = np.ascontiguousarray(np.stack([skimage.data.grass()] * 3, axis=-1))
+    return cv2.resize(grass, (W, H), interpolation=cv2.INTER_AREA)
+
+
+def clip_detector() -> Detector:
+    return load_detector(MODEL, performance_hint="LATENCY")
+
+
+def capture_ns(frame: int) -> int:
+    """Capture time of a frame; starts one frame in, since the tracker ignores times <= 0."""
+    return (frame + 1) * FRAME_NS
+
+
+def wanted(found: list[Detection], objects: list[Mover]) -> list[Detection]:
+    """The detections of the clip's objects' classes; other classes are not scored."""
+    labels = {m.label for m in objects}
+    return [d for d in found if d.label in labels]
 
 
 def frame_of(background: np.ndarray, objects: list[Mover], f: int, frames: int) -> np.ndarray:
@@ -102,9 +125,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=150, help="clip length (default 150 = 10 s)")
     args = parser.parse_args()
-    detector = load_detector("ssd-mobilenet-v2-oidv4", performance_hint="LATENCY")
-    grass = np.ascontiguousarray(np.stack([skimage.data.grass()] * 3, axis=-1))
-    background = cv2.resize(grass, (W, H), interpolation=cv2.INTER_AREA)
+    detector = clip_detector()
+    grass = background()
     objects = movers()
     tracker = StreamTracker("accuracy")
     per: dict[str, Score] = {m.name: Score() for m in objects}
@@ -112,15 +134,14 @@ def main() -> int:
     last: dict[str, int] = {}
     fp = 0
     for f in range(args.frames):
-        found = detector.detect(frame_of(background, objects, f, args.frames))
-        wanted = [d for d in found if d.label in {m.label for m in objects}]
-        tracks = tracker.update(wanted, (f + 1) * FRAME_NS)
+        found = wanted(detector.detect(frame_of(grass, objects, f, args.frames)), objects)
+        tracks = tracker.update(found, capture_ns(f))
         gt = truth(objects, f, args.frames)
         matched = match(gt, tracks)
         fp += len(tracks) - len(matched)
         for name in gt:
             per[name].gt += 1
-            per[name].detected += any(d.box.iou(gt[name]) >= 0.5 for d in wanted)
+            per[name].detected += any(d.box.iou(gt[name]) >= 0.5 for d in found)
             if name not in matched:
                 per[name].fn += 1
                 continue
