@@ -151,6 +151,9 @@ class Accounting:
     duplicates: int
     unaccounted: int
     both: int
+    # The first unaccounted offsets (of ``frames``): at the tail or in the middle says which
+    # failure it is, a backlog not processed in time or a frame skipped.
+    missing: tuple[int, ...] = ()
 
     @property
     def stale_fraction(self) -> float:
@@ -175,6 +178,7 @@ def account(sent: int, results: list[int], drops: list[DropRecord]) -> Accountin
         duplicates=sum(1 for o in every if result_counts[o] + dropped[o] > 1),
         unaccounted=sum(1 for o in range(sent) if o not in every),
         both=sum(1 for o in result_counts if o in dropped),
+        missing=tuple(o for o in range(sent) if o not in every)[:20],
     )
 
 
