@@ -13,8 +13,9 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from framewire.aggregator.rules import Rule, RuleKind
+from framewire.aggregator.rules import ZONE_RULE_KINDS, Rule, RuleKind
 from framewire.aggregator.stats import WindowStats
+from framewire.aggregator.zonecounts import ZoneCounts
 from framewire.core.statsformat import AlertMessage, message_json
 
 
@@ -142,4 +143,19 @@ def window_value(rule: Rule, stats: WindowStats) -> float | None:
     if rule.kind is RuleKind.DROPS:
         drops = stats.totals.drops
         return float(sum(drops.values()) if rule.subject == "any" else drops.get(rule.subject, 0))
+    if rule.kind in ZONE_RULE_KINDS or rule.kind is RuleKind.LINE_CROSSES:
+        return float(zone_value(rule, stats))
     raise ValueError(f"rule {rule.name!r} ({rule.kind.value}) is not evaluated on windows")
+
+
+def zone_value(rule: Rule, stats: WindowStats) -> int:
+    """A zone rule's quantity over the window: 0 for a zone or line without events."""
+    if rule.kind is RuleKind.OCCUPANCY:
+        return stats.occupancy.get(rule.subject, 0)
+    tally = stats.totals.zones
+    if rule.kind is RuleKind.LINE_CROSSES:
+        crossings = tally.lines.get(rule.subject, {})
+        return crossings.get(rule.direction, 0) if rule.direction else sum(crossings.values())
+    counts = tally.zones.get(rule.subject, ZoneCounts())
+    return {RuleKind.ZONE_ENTERS: counts.enters, RuleKind.ZONE_LEAVES: counts.leaves,
+            RuleKind.ZONE_DWELLS: counts.dwells}[rule.kind]

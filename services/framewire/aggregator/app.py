@@ -1,9 +1,10 @@
 """The faust app: ingest agent, aggregate agent, clock ticks, topic discovery.
 
-    fw.results.<stream>, fw.drops --ingest--> <app>-observations (key: stream id)
+    fw.results.<stream>, fw.drops, fw.events --ingest--> <app>-observations (key: stream id)
         --aggregate--> tables (panes, progress, latest, alerts) --> fw.stats, fw.alerts
 
-The ingest agent decodes protobuf and sends malformed records to the DLQ. Observations are
+The ingest agent decodes protobuf and sends malformed records to the DLQ. Every input is
+read read_committed (``faust_transport``): inference and the tracker write in transactions. Observations are
 re-keyed by stream id so each stream's state is updated by one worker, in order, in the
 table partition that matches its observation partition (faust requires tables to be
 co-partitioned with the topic that updates them). Ticks travel the same way, so tables are
@@ -53,7 +54,7 @@ class Runtime:
     app: faust.App
     engine: Aggregator
     settings: AggregatorSettings
-    ingest: Any  # faust Topic: drops + result topics, grown by discovery
+    ingest: Any  # faust Topic: drops, zone events + result topics, grown by discovery
 
 
 def build_app(settings: AggregatorSettings, rules: tuple[Rule, ...], results: list[str]) -> Runtime:
@@ -61,7 +62,7 @@ def build_app(settings: AggregatorSettings, rules: tuple[Rule, ...], results: li
     app = faust.App(settings.faust_id, **faust_config(settings))
     topics = settings.kafka.topics
     raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
-    ingest = app.topic(topics.drops, *results, **raw)
+    ingest = app.topic(topics.drops, topics.events, *results, **raw)
     observations = app.topic(
         observations_topic(settings),
         key_serializer="raw",

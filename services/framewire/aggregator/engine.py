@@ -21,11 +21,12 @@ from framewire.aggregator.alerts import (
     frame_value,
     window_value,
 )
-from framewire.aggregator.observations import DropSeen, Observation, ResultSeen, Tick
+from framewire.aggregator.observations import DropSeen, Observation, ResultSeen, Tick, ZoneSeen
 from framewire.aggregator.progress import StreamProgress, Timing
-from framewire.aggregator.rules import Rule, RuleKind
+from framewire.aggregator.rules import WINDOW_RULE_KINDS, Rule, RuleKind
 from framewire.aggregator.stats import WindowKind, WindowStats
 from framewire.aggregator.windows import Pane, WindowLayout, merge_panes
+from framewire.aggregator.zonecounts import ZoneTally
 
 Store = MutableMapping[Any, Any]
 Published = WindowStats | AlertEvent
@@ -36,6 +37,7 @@ class Rejection(StrEnum):
 
     TOO_LATE = "too_late"  # its pane was already published and deleted
     CLOCK_SKEW = "clock_skew"  # its capture time is too far in the future
+    DUPLICATE = "duplicate"  # a zone event already counted, delivered again
 
 
 @dataclass
@@ -84,8 +86,8 @@ class Aggregator:
             return self.on_tick(obs)
         return self.on_event(obs, now_s)
 
-    def on_event(self, obs: ResultSeen | DropSeen, now_s: float) -> Outcome:
-        """A result or a drop arrived at wall-clock ``now_s``."""
+    def on_event(self, obs: ResultSeen | DropSeen | ZoneSeen, now_s: float) -> Outcome:
+        """A result, a drop or a zone event arrived at wall-clock ``now_s``."""
         stream, is_result = obs.stream_id, isinstance(obs, ResultSeen)
         progress = self._progress(stream)
         if progress is None:
@@ -98,7 +100,8 @@ class Aggregator:
                 seen = replace(progress, last_arrival_s=now_s, last_result_s=now_s)
                 self.stores.progress[stream] = seen.to_dict()
             return Outcome(rejected=rejected)
-        self._update_pane(obs)
+        if not self._count(obs, progress):
+            return Outcome(rejected=Rejection.DUPLICATE)
         published: list[Published] = []
         if isinstance(obs, ResultSeen):
             published += self._frame_rules(obs)
@@ -134,6 +137,13 @@ class Aggregator:
             return Rejection.TOO_LATE
         return None
 
+    def _count(self, obs: ResultSeen | DropSeen | ZoneSeen, progress: StreamProgress) -> bool:
+        """Add ``obs`` to its pane; False for a zone event counted already."""
+        if isinstance(obs, ZoneSeen):
+            return self._count_zone_event(obs, progress)
+        self._update_pane(obs)
+        return True
+
     def _update_pane(self, obs: ResultSeen | DropSeen) -> None:
         start = self.layout.pane_start(obs.event_ms)
         pane = self.pane(obs.stream_id, start)
@@ -142,6 +152,23 @@ class Aggregator:
         else:
             pane = pane.with_drop(obs.reason, obs.count)
         self.stores.panes[pane_key(obs.stream_id, start)] = pane.to_dict()
+
+    def _count_zone_event(self, obs: ZoneSeen, progress: StreamProgress) -> bool:
+        """Count a zone event in the pane of its capture time; False if that pane has counted
+        it already. Its effect on occupancy goes to the first pane not yet published: an
+        event too late for its own tumbling window still changes who is in the zone now."""
+        stream, start = obs.stream_id, self.layout.pane_start(obs.event_ms)
+        pane = self.pane(stream, start)
+        if pane.zones.has_seen(obs.event_id):
+            return False
+        pane = replace(pane, zones=pane.zones.counted(obs.kind, obs.target, obs.direction, obs.event_id))
+        open_start = max(start, progress.emitted_until_ms)
+        if open_start != start:
+            self.stores.panes[pane_key(stream, start)] = pane.to_dict()
+            pane = self.pane(stream, open_start)
+        pane = replace(pane, zones=pane.zones.occupied(obs.kind, obs.target))
+        self.stores.panes[pane_key(stream, open_start)] = pane.to_dict()
+        return True
 
     def _frame_rules(self, obs: ResultSeen) -> list[Published]:
         out: list[Published] = []
@@ -156,11 +183,11 @@ class Aggregator:
     ) -> tuple[StreamProgress, list[Published]]:
         published: list[Published] = []
         for end in progress.due_ends(now_s, self.layout, self.timing, self.awake_since_s):
-            tumbling = self.window(stream, WindowKind.TUMBLING, end)
+            tumbling = self.window(stream, WindowKind.TUMBLING, end, progress)
             published.append(tumbling)
             latest = {WindowKind.TUMBLING.value: tumbling.to_json()}
             if self.layout.is_hop_end(end):
-                hopping = self.window(stream, WindowKind.HOPPING, end)
+                hopping = self.window(stream, WindowKind.HOPPING, end, progress)
                 published.append(hopping)
                 latest[WindowKind.HOPPING.value] = hopping.to_json()
             published += self._window_rules(tumbling)
@@ -170,7 +197,7 @@ class Aggregator:
 
     def _window_rules(self, stats: WindowStats) -> list[Published]:
         out: list[Published] = []
-        for kind in (RuleKind.FPS, RuleKind.LATENCY, RuleKind.DROPS):
+        for kind in WINDOW_RULE_KINDS:
             for rule in self._applicable(kind, stats.stream_id):
                 value = window_value(rule, stats)
                 holds = value is not None and rule.op.holds(value, rule.threshold)
@@ -233,14 +260,37 @@ class Aggregator:
         raw = self.stores.panes.get(pane_key(stream, start_ms))
         return Pane(start_ms) if raw is None else Pane.from_dict(raw)
 
-    def window(self, stream: str, kind: WindowKind, end_ms: int) -> WindowStats:
-        """Stats of the tumbling or hopping window of ``stream`` ending at ``end_ms``."""
+    def window(
+        self, stream: str, kind: WindowKind, end_ms: int, progress: StreamProgress | None = None
+    ) -> WindowStats:
+        """Stats of the tumbling or hopping window of ``stream`` ending at ``end_ms``;
+        ``progress`` is the stream's, when the stored one is not current."""
+        occupancy = self.occupancy(stream, end_ms, progress or self._progress(stream))
         if kind is WindowKind.TUMBLING:
             start = end_ms - self.layout.pane_ms
-            return WindowStats(stream, kind, start, end_ms, self.pane(stream, start))
+            return WindowStats(stream, kind, start, end_ms, self.pane(stream, start), occupancy)
         panes = (self.pane(stream, s) for s in self.layout.hop_panes(end_ms))
         start = end_ms - self.layout.hop_size_ms
-        return WindowStats(stream, kind, start, end_ms, merge_panes(start, panes))
+        return WindowStats(stream, kind, start, end_ms, merge_panes(start, panes), occupancy)
+
+    def occupancy(self, stream: str, end_ms: int, progress: StreamProgress | None) -> dict[str, int]:
+        """Occupancy per zone at ``end_ms``: the last published tumbling window's, carried
+        through the panes since (the gauge needs no store of its own). When that window lies
+        ahead of where publication stands (a stream first known from zone events or drops
+        starts again with its first result), every stored pane is folded from nobody inside."""
+        last = self.stores.latest.get(stream, {}).get(WindowKind.TUMBLING.value)
+        before: dict[str, int] = {}
+        if progress is None:
+            since = end_ms
+        elif last is not None and int(last["window"]["end_ms"]) <= progress.emitted_until_ms:
+            since = int(last["window"]["end_ms"])  # before emitted_until_ms after a gap
+            before = {zone: int(z["occupancy"]) for zone, z in last.get("zones", {}).items()}
+        else:
+            since = progress.oldest_pane_ms
+        tally = ZoneTally()
+        for start in range(since, end_ms, self.layout.pane_ms):
+            tally = tally.merge(self.pane(stream, start).zones)
+        return tally.occupancy_after(before)
 
     def streams(self) -> list[str]:
         """Streams this worker holds state for (ticked by the app's timer)."""

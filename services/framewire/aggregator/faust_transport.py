@@ -1,4 +1,11 @@
-"""faust's aiokafka transport, with commits that survive a rebalance in progress.
+"""faust's aiokafka transport: reads read_committed, and commits survive a rebalance.
+
+faust reads ``read_committed`` only under ``processing_guarantee="exactly_once"``, which
+would also make its own producer transactional. The aggregator's inputs are written in
+transactions (results and drops by inference, zone events by the tracker; the topic
+catalogue asks every reader to read them committed), so the consumer here always reads
+committed records only; for faust's own topics, written without transactions, that changes
+nothing.
 
 faust asks for a commit every ``broker_commit_interval``. When that lands while aiokafka is
 in the middle of a rebalance (its assignment cleared, faust's own view not yet), aiokafka
@@ -25,8 +32,19 @@ log = logging.getLogger(__name__)
 SCHEME = "fwkafka"
 
 
+READ_COMMITTED = "read_committed"
+
+
 class RebalanceSafeConsumerThread(AIOKafkaConsumerThread):
-    """Skips a commit that aiokafka would refuse for want of an assignment."""
+    """Reads committed records only; skips a commit that aiokafka would refuse for want of
+    an assignment."""
+
+    def _create_worker_consumer(self, transport: Transport) -> Any:
+        """Called by faust when the worker's consumer thread starts."""
+        consumer = super()._create_worker_consumer(transport)
+        # aiokafka takes the level when the consumer starts (its fetcher), which is after this.
+        consumer._isolation_level = READ_COMMITTED
+        return consumer
 
     async def _commit(self, offsets: Mapping[Any, int]) -> bool:
         if not self._ensure_consumer().assignment():

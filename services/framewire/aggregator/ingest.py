@@ -1,16 +1,20 @@
-"""Kafka boundary of the aggregator: protobuf results and drop records in, observations or
-dead letters out. Every malformed message becomes a DeadLetter naming its coordinates."""
+"""Kafka boundary of the aggregator: protobuf results, drop records and zone events in,
+observations or dead letters out. Every malformed message becomes a DeadLetter naming its
+coordinates."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from framewire.aggregator.observations import DropSeen, ResultSeen
+from framewire.aggregator.observations import DropSeen, ResultSeen, ZoneSeen
+from framewire.aggregator.zonecounts import CROSS, DIRECTIONS, DWELL, ENTER, LEAVE
 from framewire.core.codec import DeadLetter, DetectionResult, DropRecord, decode, encode
 from framewire.core.errors import DecodeError, FramewireError
 from framewire.core.topics import Topics, validate_stream_id
+from framewire.v1.tracks_pb2 import ZoneEvent
 
 SERVICE = "aggregator"
 
@@ -32,7 +36,7 @@ class RawMessage:
     headers: Sequence[tuple[str, bytes]] = ()
 
 
-def observe(raw: RawMessage, topics: Topics) -> ResultSeen | DropSeen:
+def observe(raw: RawMessage, topics: Topics) -> ResultSeen | DropSeen | ZoneSeen:
     """The observation in ``raw``; raises DecodeError (or InvalidMessageError) when malformed.
 
     Any other failure is turned into InvalidMessageError too: every record either counts or
@@ -46,7 +50,9 @@ def observe(raw: RawMessage, topics: Topics) -> ResultSeen | DropSeen:
         raise _invalid(f"unexpected {type(exc).__name__}: {exc}", raw) from exc
 
 
-def _observe(raw: RawMessage, topics: Topics) -> ResultSeen | DropSeen:
+def _observe(raw: RawMessage, topics: Topics) -> ResultSeen | DropSeen | ZoneSeen:
+    if raw.topic == topics.events:
+        return _zone_event(raw)
     if raw.topic == topics.drops:
         drop = decode(DropRecord, raw.value, topic=raw.topic, partition=raw.partition, offset=raw.offset)
         stream = _stream_id(drop.stream_id, raw)
@@ -67,6 +73,32 @@ def _observe(raw: RawMessage, topics: Topics) -> ResultSeen | DropSeen:
         counts[label] = counts.get(label, 0) + 1
     latency_s = (done_ns - result.capture_time_ns) / 1e9
     return ResultSeen(stream, result.capture_time_ns // 1_000_000, latency_s, counts)
+
+
+def _zone_event(raw: RawMessage) -> ZoneSeen:
+    event = decode(ZoneEvent, raw.value, topic=raw.topic, partition=raw.partition, offset=raw.offset)
+    stream = _stream_id(event.stream_id, raw)
+    kind = _KINDS.get(event.kind)
+    if kind is None:
+        raise _invalid(f"zone event of unknown kind {event.kind}", raw, stream)
+    if event.capture_time_ns <= 0 or not event.zone_or_line or not event.source_topic:
+        raise _invalid("zone event without capture time, zone or line id, or source", raw, stream)
+    direction = event.direction if kind == CROSS else ""
+    if kind == CROSS and direction not in DIRECTIONS:
+        raise _invalid(f"crossing with direction {event.direction!r}", raw, stream)
+    event_ms = event.capture_time_ns // 1_000_000
+    return ZoneSeen(stream, event_ms, kind, event.zone_or_line, direction, zone_event_id(event))
+
+
+_KINDS = {ZoneEvent.ENTER: ENTER, ZoneEvent.LEAVE: LEAVE, ZoneEvent.CROSS: CROSS, ZoneEvent.DWELL: DWELL}
+
+
+def zone_event_id(event: ZoneEvent) -> str:
+    """What makes a zone event itself: the result it came from, what happened, to which
+    track, where. A short digest, since a pane keeps the ids of every event it counted."""
+    parts = (event.stream_id, event.source_topic, event.source_partition, event.source_offset,
+             event.kind, event.track_id, event.zone_or_line)
+    return hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).hexdigest()
 
 
 def _reason_name(value: int) -> str:

@@ -9,7 +9,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from framewire.aggregator.alerts import AlertEvent, AlertTransition
 from framewire.aggregator.engine import Outcome
-from framewire.aggregator.observations import ResultSeen, Tick
+from framewire.aggregator.observations import ResultSeen, Tick, ZoneSeen
 from framewire.aggregator.stats import WindowKind, WindowStats
 from framewire.core.metrics import LATENCY_BUCKETS, metric_name
 
@@ -22,7 +22,11 @@ FRAMES_DROPPED = Counter(
     _name("frames_dropped_total"), "Frames reported dropped (drop records), by reason", ["stream", "reason"]
 )
 REJECTED = Counter(
-    _name("rejected_total"), "Results and drops not counted in any window, by reason", ["stream", "reason"]
+    _name("rejected_total"), "Results, drops and zone events not counted in any window, by reason",
+    ["stream", "reason"],
+)
+ZONE_EVENTS = Counter(
+    _name("zone_events_total"), "Zone events counted (enter, leave, dwell, cross)", ["stream", "kind"]
 )
 DEAD_LETTERS = Counter(_name("dead_letters_total"), "Malformed messages sent to the DLQ", ["kind"])
 RESULT_LATENCY = Histogram(
@@ -63,6 +67,8 @@ def record(obs: Any, outcome: Outcome, now: float) -> None:
         EVENT_LAG.labels(obs.stream_id).set(max(0.0, now - obs.event_ms / 1000))
         for label, n in obs.counts.items():
             DETECTIONS.labels(obs.stream_id, label).inc(n)
+    elif isinstance(obs, ZoneSeen):
+        ZONE_EVENTS.labels(obs.stream_id, obs.kind).inc()
     else:
         FRAMES_DROPPED.labels(obs.stream_id, obs.reason).inc(obs.count)
     for item in outcome.published:

@@ -6,10 +6,16 @@
     slow:     latency_p95 > 250ms for 30s severity critical
     dropping: drops(stale) > 10 for 10s
     silent:   silent for 15s
+    busy:     zone_enters(door) > 20 for 30s on lobby
+    full:     occupancy(room) >= 8 for 1m
+    rush:     line_crosses(gate, left_to_right) > 50 for 10s
 
 ``count(LABEL)`` is the number of detections of LABEL (case-insensitive; ``*`` for all) in
 one frame; ``fps``, ``latency_pNN`` and ``drops(REASON|any)`` are measured per tumbling
-window; ``silent for T`` fires when a stream has sent no result for T.
+window; ``silent for T`` fires when a stream has sent no result for T. Zone rules
+(``zone_enters``, ``zone_leaves``, ``zone_dwells``, ``occupancy`` of a zone id,
+``line_crosses`` of a line id and optionally one direction) are measured per tumbling
+window too, ``occupancy`` at the window's end; a zone or line without events reads 0.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from framewire.aggregator.observations import DROP_REASONS
+from framewire.aggregator.zonecounts import DIRECTIONS
 from framewire.core.errors import ConfigError
 
 _LINE = re.compile(r"^(?P<name>[A-Za-z][A-Za-z0-9_-]{0,63})\s*:\s*(?P<body>.*)$")
@@ -28,6 +35,8 @@ _TOKEN = re.compile(r"\w+\([^)]*\)|[<>]=?|\S+")
 _DURATION = re.compile(r"^(?P<n>\d+(?:\.\d+)?)(?P<unit>ms|s|m|h)$")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
 _GLOB = re.compile(r"^[A-Za-z0-9_*?\[\]-]+$")
+# Zone and line ids as a stream's configuration allows them (framewire.core.zones).
+_ZONE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 
 
 class RuleFileError(ConfigError):
@@ -40,6 +49,19 @@ class RuleKind(StrEnum):
     LATENCY = "latency"  # per tumbling window, threshold in ms
     DROPS = "drops"  # per tumbling window
     SILENT = "silent"  # per tick
+    ZONE_ENTERS = "zone_enters"  # per tumbling window, subject: zone id
+    ZONE_LEAVES = "zone_leaves"
+    ZONE_DWELLS = "zone_dwells"
+    OCCUPANCY = "occupancy"  # at the end of each tumbling window
+    LINE_CROSSES = "line_crosses"  # per tumbling window, subject: line id, optional direction
+
+
+_ZONE_FUNCTIONS = frozenset(
+    {"zone_enters", "zone_leaves", "zone_dwells", "occupancy", "line_crosses"}
+)
+ZONE_RULE_KINDS = (RuleKind.ZONE_ENTERS, RuleKind.ZONE_LEAVES, RuleKind.ZONE_DWELLS, RuleKind.OCCUPANCY)
+# Evaluated on every closed tumbling window.
+WINDOW_RULE_KINDS = (RuleKind.FPS, RuleKind.LATENCY, RuleKind.DROPS, *ZONE_RULE_KINDS, RuleKind.LINE_CROSSES)
 
 
 class Comparison(StrEnum):
@@ -65,7 +87,8 @@ class Severity(StrEnum):
 
 @dataclass(frozen=True)
 class Rule:
-    """One alert rule. ``subject`` is the label, percentile (``p95``) or drop reason."""
+    """One alert rule. ``subject`` is the label, percentile (``p95``), drop reason, zone or
+    line id; ``direction`` the crossing direction of a line rule (empty: both)."""
 
     name: str
     kind: RuleKind
@@ -78,6 +101,7 @@ class Rule:
     streams: tuple[str, ...] = ()
     severity: Severity = Severity.WARNING
     line: int = 0
+    direction: str = ""
 
     def applies_to(self, stream_id: str) -> bool:
         return not self.streams or any(fnmatch.fnmatchcase(stream_id, g) for g in self.streams)
@@ -140,7 +164,7 @@ def _parse_condition(tokens: list[str]) -> tuple[dict[str, object], list[str]]:
     if len(tokens) < 3:
         raise ValueError("expected a condition like 'fps < 5' or 'count(person) >= 3'")
     metric, op_text, value_text = tokens[:3]
-    kind, subject = _parse_metric(metric)
+    kind, subject, direction = _parse_metric(metric)
     try:
         op = Comparison(op_text)
     except ValueError:
@@ -150,20 +174,26 @@ def _parse_condition(tokens: list[str]) -> tuple[dict[str, object], list[str]]:
     else:
         threshold = _parse_number(value_text)
     condition = f"{metric} {op.value} {value_text}"
-    fields = {"kind": kind, "subject": subject, "op": op, "threshold": threshold}
+    fields = {"kind": kind, "subject": subject, "op": op, "threshold": threshold, "direction": direction}
     return {**fields, "condition": condition}, tokens[3:]
 
 
-def _parse_metric(metric: str) -> tuple[RuleKind, str]:
+def _parse_metric(metric: str) -> tuple[RuleKind, str, str]:
     if metric == "fps":
-        return RuleKind.FPS, ""
+        return RuleKind.FPS, "", ""
     if re.fullmatch(r"latency_p(50|95|99)", metric):
-        return RuleKind.LATENCY, metric.removeprefix("latency_")
-    call = re.fullmatch(r"(count|drops)\((.*)\)", metric)
-    if call is None:
+        return RuleKind.LATENCY, metric.removeprefix("latency_"), ""
+    if metric in _ZONE_FUNCTIONS:
+        what = "a line" if metric == "line_crosses" else "a zone"
+        raise ValueError(f"{metric} needs {what} id in parentheses, e.g. {metric}(door)")
+    call = re.fullmatch(r"(\w+)\((.*)\)", metric)
+    if call is not None and call[1] in _ZONE_FUNCTIONS:
+        return _parse_zone_metric(RuleKind(call[1]), call[2])
+    if call is None or call[1] not in ("count", "drops"):
         raise ValueError(
             f"unknown metric {metric!r}: use count(LABEL), fps, latency_p50, latency_p95, "
-            "latency_p99, drops(REASON) or silent"
+            "latency_p99, drops(REASON), zone_enters(ZONE), zone_leaves(ZONE), "
+            "zone_dwells(ZONE), occupancy(ZONE), line_crosses(LINE[,DIRECTION]) or silent"
         )
     argument = call[2].strip()
     if not argument:
@@ -173,7 +203,27 @@ def _parse_metric(metric: str) -> tuple[RuleKind, str]:
             f"unknown drop reason {argument!r}: use any or one of {', '.join(sorted(DROP_REASONS))}"
         )
     kind = RuleKind.COUNT if call[1] == "count" else RuleKind.DROPS
-    return kind, argument.casefold()
+    return kind, argument.casefold(), ""
+
+
+def _parse_zone_metric(kind: RuleKind, arguments: str) -> tuple[RuleKind, str, str]:
+    """``zone_enters(door)``, ``line_crosses(gate)``, ``line_crosses(gate, left_to_right)``."""
+    what = "line" if kind is RuleKind.LINE_CROSSES else "zone"
+    parts = [part.strip() for part in arguments.split(",")]
+    if not parts[0]:
+        raise ValueError(f"{kind.value}() needs a {what} id, e.g. {kind.value}(door)")
+    if len(parts) > (2 if kind is RuleKind.LINE_CROSSES else 1):
+        usage = "(LINE) or (LINE, left_to_right|right_to_left)" if what == "line" else "(ZONE)"
+        raise ValueError(f"{kind.value}() takes {usage}, got {arguments.strip()!r}")
+    if not _ZONE_ID.fullmatch(parts[0]):
+        raise ValueError(
+            f"{what} id {parts[0]!r} must be lower-case letters, digits, _ and - "
+            "(starting with a letter or digit, at most 63)"
+        )
+    direction = parts[1] if len(parts) == 2 else ""
+    if len(parts) == 2 and direction not in DIRECTIONS:
+        raise ValueError(f"line direction must be {' or '.join(DIRECTIONS)}, got {direction!r}")
+    return kind, parts[0], direction
 
 
 def _parse_options(tokens: list[str]) -> dict[str, object]:

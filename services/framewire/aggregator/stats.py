@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from framewire.aggregator.windows import Pane
+from framewire.aggregator.zonecounts import ZoneCounts
 from framewire.core import statsformat
 from framewire.core.statsformat import STATS_SCHEMA, WindowKind
 
@@ -23,6 +25,8 @@ class WindowStats:
     start_ms: int
     end_ms: int
     totals: Pane
+    # Occupancy per zone at ``end_ms`` (zones at 0 omitted): a gauge, not a sum over panes.
+    occupancy: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def fps(self) -> float:
@@ -56,9 +60,24 @@ class WindowStats:
             ),
             drops=dict(sorted(self.totals.drops.items())),
             drops_total=self.drops_total,
+            zones=self._zones_json(),
+            lines={line: statsformat.LineCrossings(**by_direction)
+                   for line, by_direction in sorted(self.totals.zones.lines.items())},
             emitted_ms=emitted_ms,
         )
         return statsformat.message_json(message)
+
+    def _zones_json(self) -> dict[str, statsformat.ZoneWindow]:
+        """Zones with events in the window or somebody in them at its end."""
+        counted = self.totals.zones.zones
+        out = {}
+        for zone in sorted({*counted, *self.occupancy}):
+            counts = counted.get(zone, ZoneCounts())
+            out[zone] = statsformat.ZoneWindow(enters=counts.enters, leaves=counts.leaves,
+                                               dwells=counts.dwells,
+                                               occupancy=self.occupancy.get(zone, 0))
+        return out
+
 
 def _ms(value: float | None) -> float | None:
     return None if value is None else round(value, 3)

@@ -10,10 +10,11 @@ All boundaries are integer milliseconds so keys and comparisons are exact.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from framewire.aggregator.sketch import LatencySketch
+from framewire.aggregator.zonecounts import ZoneTally
 from framewire.core.errors import ConfigError
 
 
@@ -58,33 +59,28 @@ class WindowLayout:
 
 @dataclass(frozen=True)
 class Pane:
-    """What happened on one stream during one pane: results, detections, latency, drops."""
+    """What happened on one stream during one pane: results, detections, latency, drops,
+    zone and line events."""
 
     start_ms: int
     frames: int = 0
     detections: Mapping[str, int] = field(default_factory=dict)
     latency: LatencySketch = field(default_factory=LatencySketch)
     drops: Mapping[str, int] = field(default_factory=dict)
+    zones: ZoneTally = field(default_factory=ZoneTally)
 
     def with_result(self, counts: Mapping[str, int], latency_s: float) -> Pane:
         """This pane plus one result with ``counts`` detections per label."""
-        return Pane(
-            self.start_ms,
-            self.frames + 1,
-            _add_counts(self.detections, counts),
-            self.latency.add(latency_s),
-            self.drops,
+        return replace(
+            self,
+            frames=self.frames + 1,
+            detections=_add_counts(self.detections, counts),
+            latency=self.latency.add(latency_s),
         )
 
     def with_drop(self, reason: str, count: int) -> Pane:
         """This pane plus ``count`` frames dropped for ``reason``."""
-        return Pane(
-            self.start_ms,
-            self.frames,
-            self.detections,
-            self.latency,
-            _add_counts(self.drops, {reason: count}),
-        )
+        return replace(self, drops=_add_counts(self.drops, {reason: count}))
 
     def merge(self, other: Pane) -> Pane:
         return Pane(
@@ -93,16 +89,19 @@ class Pane:
             _add_counts(self.detections, other.detections),
             self.latency.merge(other.latency),
             _add_counts(self.drops, other.drops),
+            self.zones.merge(other.zones),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "start": self.start_ms,
             "frames": self.frames,
             "det": dict(self.detections),
             "lat": self.latency.to_dict(),
             "drops": dict(self.drops),
         }
+        # Most streams have no zones: their panes stay as they were.
+        return {**out, "zones": self.zones.to_dict()} if self.zones else out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Pane:
@@ -112,6 +111,7 @@ class Pane:
             {str(k): int(v) for k, v in data.get("det", {}).items()},
             LatencySketch.from_dict(data.get("lat", {})),
             {str(k): int(v) for k, v in data.get("drops", {}).items()},
+            ZoneTally.from_dict(data.get("zones", {})),
         )
 
 
@@ -120,7 +120,7 @@ def merge_panes(start_ms: int, panes: Iterable[Pane]) -> Pane:
     merged = Pane(start_ms)
     for pane in panes:
         merged = merged.merge(pane)
-    return Pane(start_ms, merged.frames, merged.detections, merged.latency, merged.drops)
+    return replace(merged, start_ms=start_ms)
 
 
 def _add_counts(base: Mapping[str, int], extra: Mapping[str, int]) -> dict[str, int]:

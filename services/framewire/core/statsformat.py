@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 STATS_SCHEMA: Final = "framewire.stats/1"
 ALERT_SCHEMA: Final = "framewire.alert/1"
@@ -43,6 +43,22 @@ class LatencySummary(_Frozen):
     max: float | None = None
 
 
+class ZoneWindow(_Frozen):
+    """One zone's events over the window (capture time) and its occupancy at the window's end."""
+
+    enters: int = Field(ge=0)
+    leaves: int = Field(ge=0)
+    dwells: int = Field(ge=0)
+    occupancy: int = Field(ge=0, description="enters - leaves so far, never below 0, at the window's end")
+
+
+class LineCrossings(_Frozen):
+    """One line's crossings over the window, by direction (seen from the line's a towards b)."""
+
+    left_to_right: int = Field(default=0, ge=0)
+    right_to_left: int = Field(default=0, ge=0)
+
+
 class WindowStats(_Frozen):
     """One closed window of one stream, as the aggregator publishes it on the stats topic."""
 
@@ -55,7 +71,22 @@ class WindowStats(_Frozen):
     latency_ms: LatencySummary
     drops: dict[str, int] = Field(description="dropped frames by reason")
     drops_total: int = Field(ge=0)
+    # Added without a schema change: messages without them read as no zone events.
+    zones: dict[str, ZoneWindow] = Field(default_factory=dict, description="zone events per zone id")
+    lines: dict[str, LineCrossings] = Field(default_factory=dict, description="crossings per line id")
     emitted_ms: int | None = Field(default=None, description="when the aggregator published it")
+
+    # No return annotation: pydantic would make it the schema of the serialised message, and
+    # the dashboard's API docs would lose every field.
+    @model_serializer(mode="wrap")
+    def _without_empty_zones(self, handler: SerializerFunctionWrapHandler):
+        """``zones`` and ``lines`` are written only when not empty: a stream without zones
+        keeps the message it had before they existed."""
+        data: dict[str, Any] = handler(self)
+        for name in ("zones", "lines"):
+            if not data.get(name):
+                data.pop(name, None)
+        return data
 
 
 class AlertMessage(_Frozen):
