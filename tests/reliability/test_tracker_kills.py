@@ -40,8 +40,8 @@ def taken_over(stage: Service) -> int:
     return len(re.findall(r"INFO framewire\.tracker\.stage: assigned \S", stage.log_text()))
 
 
-def tracker(kafka: KafkaSettings, log: Path) -> Service:
-    env = {**kafka_env(kafka), "FW_TRACKER_TRACKER_ID": "trk-a", "FW_TRACKER_START_FROM": "earliest",
+def tracker(kafka: KafkaSettings, log: Path, tracker_id: str = "trk-a") -> Service:
+    env = {**kafka_env(kafka), "FW_TRACKER_TRACKER_ID": tracker_id, "FW_TRACKER_START_FROM": "earliest",
            "FW_TRACKER_HTTP_PORT": "-1", "FW_TRACKER_POLL_TIMEOUT_S": "0.2"}
     return Service("tracker", ["tracker"], env, log).start()
 
@@ -56,6 +56,63 @@ def reference(stream: str, frames: int, t0_ns: int) -> dict[int, list[tuple[int,
         objs = t.update(dets, r.capture_time_ns)
         out[f] = [(o.track_id, (o.box.xmin, o.box.ymin, o.box.xmax, o.box.ymax)) for o in objs]
     return out
+
+
+def check_against_reference(kafka: KafkaSettings, streams: list[str], frames: int, t0_ns: int,
+                            got: list[TrackedResult], events: list[ZoneEvent]) -> None:
+    """Each result tracked once with an uninterrupted tracker's ids, and its events once."""
+    for s in streams:
+        mine = [t for t in got if t.stream_id == s]
+        offsets = Counter(t.source_offset for t in mine)
+        assert sorted(offsets) == list(range(frames)) and max(offsets.values()) == 1, s
+        want = reference(s, frames, t0_ns)
+        for t in mine:
+            ids = [x.track_id for x in t.tracks]
+            assert ids == [i for i, _ in want[t.source_offset]], (s, t.source_offset)
+        have_events = Counter(key_of(e) for e in events if e.stream_id == s)
+        assert have_events == Counter(reference_events(s, frames, t0_ns)), s
+
+
+def test_streams_moving_between_trackers_keep_their_ids_and_events(
+    kafka_settings: KafkaSettings, tmp_path: Path
+) -> None:
+    # Given four streams with a zone and a line, results arriving, and one tracking stage
+    streams = [f"mv{i}" for i in range(4)]
+    create_streams(kafka_settings, streams)
+    register_zones(kafka_settings, streams)
+    feed = ResultFeed(kafka_settings, streams)
+    frames = 1500
+    publisher = threading.Thread(target=feed.publish, args=(frames, 60.0), daemon=True)
+    first = tracker(kafka_settings, tmp_path / "a.log", "mv-a")
+    publisher.start()
+    assert wait_until(lambda: taken_over(first) > 0, 60), first.log_digest()
+    time.sleep(3.0)
+    # When a second stage joins (the streams are split between them), the first leaves
+    # (SIGTERM: it hands over), and comes back (they are split again)
+    second = tracker(kafka_settings, tmp_path / "b.log", "mv-b")
+    assert wait_until(lambda: taken_over(second) > 0, 60), second.log_digest()
+    time.sleep(3.0)
+    assert first.stop() == 0, first.log_digest()
+    time.sleep(3.0)
+    first = tracker(kafka_settings, tmp_path / "a2.log", "mv-a")
+    assert wait_until(lambda: taken_over(first) > 0, 60), first.log_digest()
+    publisher.join(120)
+    reader = TopicReader(kafka_settings, [kafka_settings.topics.tracks(s) for s in streams], TrackedResult)
+    reader.read_until(lambda items: len(items) >= frames * len(streams), 120)
+    reader.settle(2.0)
+    reader.close()
+    events = TopicReader(kafka_settings, [kafka_settings.topics.events], ZoneEvent)
+    events.settle(2.0)
+    events.close()
+    codes = first.stop(), second.stop()
+    # Then every result was tracked once with the ids of an uninterrupted tracker, and every
+    # zone and line event was committed once, whichever stage owned the stream at the time
+    check_against_reference(kafka_settings, streams, frames, feed.t0_ns, reader.items, events.items)
+    assert codes == (0, 0)
+    # And the streams really moved: both stages were given streams, the second more than once
+    assert taken_over(second) >= 2, second.log_digest()
+    print(f"RELIABILITY tracker rebalances results={frames * len(streams)} "
+          f"events={sum(e.stream_id in streams for e in events.items)} ({machine()})")
 
 
 @pytest.mark.parametrize("kills", [3, pytest.param(20, marks=[pytest.mark.slow, pytest.mark.timeout(900)])])

@@ -231,6 +231,10 @@ class TrackerStage:
     # -- rebalance callbacks (run inside consume on this thread) ---------------------------
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Logged before and after: the offsets fetch and the state read may wait (an open
+        # transaction of a predecessor), and a stop asked meanwhile is honoured only after.
+        if partitions:
+            log.info("taking over %s", ", ".join(f"{p.topic}[{p.partition}]" for p in partitions))
         placed = take_over(self._s, consumer, self._admin, partitions, self._config,
                            self._geometry)
         for tp, owned in placed.items():
