@@ -61,6 +61,7 @@ class TrackerStage:
                                      match_iou=settings.match_iou, max_misses=settings.max_misses)
         self._geometry = geometry
         self._owned: dict[TP, Owned] = {}
+        self._closing = False
         # Committed work only: a turn's counts are added once its transaction is committed.
         self.results_in = 0
         self.tracks_out = 0
@@ -76,12 +77,17 @@ class TrackerStage:
         self._consumer.subscribe([self._topics.results_pattern], on_assign=self._on_assign,
                                  on_revoke=self._on_revoke, on_lost=self._on_revoke)
         log.info("tracker %s subscribed to %s", self._s.tracker_id, self._topics.results_pattern)
-        while not stop.is_set():
-            on_turn()
-            batch = self._consumer.consume(self._s.batch_results, self._s.poll_timeout_s)
-            wanted = [m for m in batch if self._wanted(m)]
-            if wanted:
-                self._publish(wanted)
+        try:
+            while not stop.is_set():
+                on_turn()
+                batch = self._consumer.consume(self._s.batch_results, self._s.poll_timeout_s)
+                wanted = [m for m in batch if self._wanted(m)]
+                if wanted:
+                    self._publish(wanted)
+        finally:
+            # The consumer's close may still deliver an assignment: it must not be taken
+            # over (a closing consumer's offset fetch waits out its whole timeout).
+            self._closing = True
 
     # -- input ---------------------------------------------------------------------------
 
@@ -233,6 +239,10 @@ class TrackerStage:
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Logged before and after: the offsets fetch and the state read may wait (an open
         # transaction of a predecessor), and a stop asked meanwhile is honoured only after.
+        if self._closing:
+            log.info("stopping: not taking over %s",
+                     ", ".join(f"{p.topic}[{p.partition}]" for p in partitions) or "nothing")
+            return
         if partitions:
             log.info("taking over %s", ", ".join(f"{p.topic}[{p.partition}]" for p in partitions))
         placed = take_over(self._s, consumer, self._admin, partitions, self._config,
