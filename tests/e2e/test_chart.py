@@ -4,11 +4,13 @@
 and every ci/ scenario; each rendered pod then runs as ``docker run`` exactly as its spec
 says (see e2e.pods) on a network whose aliases are the rendered Service names, next to a
 stand-in Kafka speaking the protocol the chart is configured for (see e2e.standin). Every
-probe path must answer, and a stream registered through the dashboard must get results.
+probe path must answer, and a stream registered through the dashboard must get results,
+which the tracker takes in.
 """
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -107,8 +109,8 @@ def probe_answers(pod: pods.Pod, path: str, port: int) -> bool:
 
 def test_every_rendered_pod_starts_serves_its_probes_and_results_flow(run: Run) -> None:
     # Given every workload of the scenario running as its pod spec says
-    assert {p.component for p in run.pods} == {"models", "gateway", "inference", "aggregator", "dashboard"} \
-        - ({"models"} if run.name == "external" else set())
+    components = {"models", "gateway", "inference", "aggregator", "tracker", "dashboard"}
+    assert {p.component for p in run.pods} == components - ({"models"} if run.name == "external" else set())
     # When each probe path is asked, then it answers 200 (within the startup probe's budget)
     for pod in run.pods:
         for kind, path, port in pod.probes():
@@ -117,19 +119,30 @@ def test_every_rendered_pod_starts_serves_its_probes_and_results_flow(run: Run) 
                          probe_answers(p, a, b), 240, every_s=3)
             except AssertionError as exc:
                 raise AssertionError(f"{exc}\n{run.diagnosis()}") from None
-    # And a stream registered through the dashboard's API gets results
+    # And a stream registered through the dashboard's API gets results, which the tracker
+    # takes in (its committed count, so its transactions go through on this Kafka)
     dashboard = f"http://{container_ip(run.pod('dashboard').name)}:8080"
     body = {"stream_id": "smoke", "source_uri": SAMPLE, "target_fps": 5, "loop": True}
     http_json(f"{dashboard}/api/streams", method="POST", body=body, headers=run.dashboard_headers())
+    tracker = run.pod("tracker")
+    tracker_port = tracker.port("metrics")
 
     def flowing() -> bool:
         live = http_json(f"{dashboard}/api/streams/smoke", headers=run.dashboard_headers())["live"]
-        return live["fps_out"] > 0
+        return live["fps_out"] > 0 and tracked(tracker, tracker_port) > 0
 
     try:
-        wait_for("results for the registered stream", flowing, 240, every_s=3)
+        wait_for("results for the registered stream, tracked", flowing, 240, every_s=3)
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n{run.diagnosis()}") from None
-    # And every inference pod runs under its pod name as worker id
-    for pod in (p for p in run.pods if p.component == "inference"):
-        assert pods.env_of(pod, run.objs, run.stand_ins)["FW_INFERENCE_WORKER_ID"] == pod.name
+    # And every StatefulSet pod runs under its pod name as worker or tracker id
+    ids = {"inference": "FW_INFERENCE_WORKER_ID", "tracker": "FW_TRACKER_TRACKER_ID"}
+    for pod in (p for p in run.pods if p.component in ids):
+        assert pods.env_of(pod, run.objs, run.stand_ins)[ids[pod.component]] == pod.name
+
+
+def tracked(pod: pods.Pod, port: int) -> float:
+    """Results the tracker pod has committed, from its /metrics."""
+    status, body = http_get(f"http://{container_ip(pod.name)}:{port}/metrics")
+    found = re.search(r"^framewire_tracker_results_in_total (\S+)$", body.decode(), re.M)
+    return float(found.group(1)) if status == 200 and found else 0.0

@@ -1,6 +1,7 @@
 """``docker compose up`` on a real Docker engine, with images built here: detections for every
-sample stream (API and SSE), scaling, a worker killed under load, a restart keeping the
-stream registry, and Prometheus scraping everything with its rules loaded."""
+sample stream (API and SSE), tracks for every sample stream, scaling, a worker killed under
+load, a restart keeping the stream registry, and Prometheus scraping everything with its
+rules loaded."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 
 from e2e import dockerkit, topics
 from e2e.dockerkit import Compose, http_get, http_json, wait_for
+from framewire.v1.tracks_pb2 import TrackedResult
 
 pytestmark = pytest.mark.e2e
 
@@ -125,6 +127,39 @@ def test_results_flow_for_every_sample_stream_through_the_api_and_sse(stack: Sta
         assert all(d["frame_topic"] == f"{PREFIX}frames.{stream}" for d in seen)
 
 
+def test_the_tracker_publishes_tracked_results_for_every_sample_stream(stack: Stack) -> None:
+    # Given results flowing for every sample stream (the test above waited for them)
+    wanted = [f"{PREFIX}tracks.{s}" for s in SAMPLES]
+
+    def tracked() -> list[TrackedResult] | None:
+        # Read from the host through the EXTERNAL listener, committed transactions only
+        records = topics.read_topics(stack.bootstrap, wanted, timeout_s=30)
+        out = [TrackedResult.FromString(value) for _, _, _, value in records]
+        streams = {r.stream_id for r in out if r.tracks}
+        return out if streams >= set(SAMPLES) else None
+
+    # When the tracks topics are read, then each stream has tracked results with tracks in them
+    try:
+        out = wait_for("tracked results with tracks on fw.tracks.<stream> for every sample stream",
+                       tracked, 120, every_s=3)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{stack.compose.diagnosis()}") from None
+    # And each one comes from its stream's results topic, by the one tracker, whose id is its
+    # container's host name (so a restarted container keeps its transactional id)
+    assert {r.source_topic for r in out} == {f"{PREFIX}results.{s}" for s in SAMPLES}
+    assert all(r.source_topic == f"{PREFIX}results.{r.stream_id}" for r in out)
+    (container,) = stack.compose.containers("tracker")
+    hostname = dockerkit.docker("inspect", "-f", "{{.Config.Hostname}}", container).stdout.strip()
+    assert {r.tracker_id for r in out} == {hostname}
+    # And an id names one object of one class within its stream (ids start at 1)
+    labels: dict[tuple[str, int], set[str]] = {}
+    for r in out:
+        for track in r.tracks:
+            labels.setdefault((r.stream_id, track.track_id), set()).add(track.label)
+    assert labels and all(track_id >= 1 for _, track_id in labels)
+    assert all(len(names) == 1 for names in labels.values()), labels
+
+
 def test_the_dashboard_container_cuts_a_playable_clip_of_the_last_seconds(
     stack: Stack, tmp_path: Path,
 ) -> None:
@@ -227,7 +262,7 @@ def test_prometheus_scrapes_every_target_and_loads_the_rules(stack: Stack) -> No
     def targets() -> list[dict] | None:
         active = http_json(f"{stack.prometheus}/api/v1/targets")["data"]["activeTargets"]
         jobs = {t["labels"]["job"] for t in active}
-        wanted = {"models", "gateway", "inference", "aggregator", "dashboard", "prometheus"}
+        wanted = {"models", "gateway", "inference", "aggregator", "tracker", "dashboard", "prometheus"}
         return active if wanted <= jobs and all(t["health"] == "up" for t in active) else None
 
     # When its targets and rules are read, then every target is up

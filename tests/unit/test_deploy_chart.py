@@ -18,12 +18,14 @@ from framewire.core.topics import Topics
 pytestmark = pytest.mark.unit
 
 SCENARIOS = [s.name for s in render.scenarios()]
-SERVICES = ("models", "gateway", "inference", "aggregator", "dashboard")
+SERVICES = ("models", "gateway", "inference", "aggregator", "tracker", "dashboard")
+# Workloads whose pod name is their instance id, so part of their transactional id.
+STATEFUL = {"inference": "FW_INFERENCE_WORKER_ID", "tracker": "FW_TRACKER_TRACKER_ID"}
 WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 
 
 def workloads_of(objs):
-    """Every Deployment and StatefulSet (inference is a StatefulSet, the others Deployments)."""
+    """Every Deployment and StatefulSet (inference and the tracker are StatefulSets)."""
     return [o for kind in WORKLOAD_KINDS for o in of_kind(objs, kind)]
 
 
@@ -219,6 +221,8 @@ def test_guarded_resources_are_skipped_with_a_warning_when_the_api_is_missing():
         ({"kafka.securityProtocol": "SASL_TLS"}, "/kafka/securityProtocol"),
         ({"gateway.settings.FW_KAFKA_BOOTSTRAP": "x:1"}, "'FW_KAFKA_BOOTSTRAP' does not match"),
         ({"inference.replicas": "-1"}, "/inference/replicas"),
+        ({"tracker.settings.FW_INFERENCE_MAX_AGE_MS": "1"}, "'FW_INFERENCE_MAX_AGE_MS' does not match"),
+        ({"tracker.metricsPort": "0"}, "/tracker/metricsPort"),
     ],
 )
 def test_broken_values_are_refused_by_the_schema(sets, message):
@@ -319,19 +323,68 @@ def undocumented_keys(text: str) -> list[str]:
     return missing
 
 
+@pytest.mark.parametrize("component", sorted(STATEFUL))
 @pytest.mark.parametrize("name", SCENARIOS)
-def test_inference_workers_keep_their_pod_name_as_worker_id(name):
-    # Given a scenario's inference workload
+def test_transactional_workloads_keep_their_pod_name_as_instance_id(name, component):
+    # Given a scenario's inference or tracker workload
     objs = rendered(name)
-    inference = named(objs, "StatefulSet", "-inference")
+    workload = named(objs, "StatefulSet", f"-{component}")
     # Then it is a StatefulSet (a replaced pod keeps its name) governed by a headless Service
-    headless = named(objs, "Service", "-inference-pods")
-    assert inference["spec"]["serviceName"] == headless["metadata"]["name"]
+    headless = named(objs, "Service", f"-{component}-pods")
+    assert workload["spec"]["serviceName"] == headless["metadata"]["name"]
     assert headless["spec"]["clusterIP"] == "None"
-    assert inference["spec"]["podManagementPolicy"] == "Parallel"
-    # And the worker id (so the transactional id) is the pod name
-    env = {e["name"]: e for e in inference["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert env["FW_INFERENCE_WORKER_ID"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    assert workload["spec"]["podManagementPolicy"] == "Parallel"
+    # And the instance id (so the transactional id) is the pod name
+    env = {e["name"]: e for e in workload["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env[STATEFUL[component]]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_tracker_serves_probes_and_metrics_on_the_port_it_is_told(name):
+    # Given a scenario's tracker StatefulSet, ConfigMap and Service
+    objs = rendered(name)
+    values = yaml.safe_load((CHART / "values.yaml").read_text())["tracker"]
+    container = named(objs, "StatefulSet", "-tracker")["spec"]["template"]["spec"]["containers"][0]
+    config = named(objs, "ConfigMap", "-tracker")["data"]
+    service = named(objs, "Service", "-tracker")
+    # Then it runs `framewire tracker` with its HTTP server on metricsPort, on every address
+    assert container["args"] == ["tracker"]
+    assert config["FW_TRACKER_HTTP_PORT"] == str(values["metricsPort"])
+    assert config["FW_TRACKER_HTTP_HOST"] == "0.0.0.0"
+    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"metrics": values["metricsPort"]}
+    # And its Service offers that port as "metrics", the one the ServiceMonitor scrapes
+    assert [(p["name"], p["port"]) for p in service["spec"]["ports"]] == [("metrics", values["metricsPort"])]
+
+
+def test_service_monitor_scrapes_every_pod_once():
+    # Given the production scenario's ServiceMonitor and Services
+    objs = rendered("production")
+    monitor = of_kind(objs, "ServiceMonitor")[0]
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    ports = {e["port"] for e in monitor["spec"]["endpoints"]}
+    # When the Services it selects are matched on the endpoint port names
+    scraped: dict[str, list[str]] = {}
+    for service in of_kind(objs, "Service"):
+        labels = service["metadata"]["labels"]
+        if selector.items() <= labels.items() and ports & {p["name"] for p in service["spec"]["ports"]}:
+            scraped.setdefault(labels["app.kubernetes.io/component"], []).append(service["metadata"]["name"])
+    # Then every component's pods are scraped (the tracker's included) through exactly one
+    # Service: the headless Services of the StatefulSets would scrape their pods a second time
+    components = {w["metadata"]["labels"]["app.kubernetes.io/component"] for w in workloads_of(objs)}
+    assert set(scraped) == components >= {"tracker", "inference"}
+    assert all(len(names) == 1 for names in scraped.values()), scraped
+
+
+def test_tracker_pdb_follows_its_values():
+    # Given the default chart (the PDB on) and the dev scenario (off)
+    defaults = render.parse_manifests(render.helm_template([], sets={"kafka.bootstrap": "kafka:9092"}))
+    pdb = named(defaults, "PodDisruptionBudget", "-tracker")
+    tracker = named(defaults, "StatefulSet", "-tracker")
+    # Then the PDB selects exactly the tracker's pods and lets one go at a time
+    assert pdb["spec"]["selector"]["matchLabels"] == tracker["spec"]["selector"]["matchLabels"]
+    assert pdb["spec"]["maxUnavailable"] == 1
+    dev = [o["metadata"]["name"] for o in of_kind(rendered("dev"), "PodDisruptionBudget")]
+    assert not [n for n in dev if n.endswith("-tracker")]
 
 
 def test_inference_reaches_the_model_server_at_its_info_url_and_downloads_by_its_service():

@@ -239,7 +239,11 @@ spec:
 {{- end -}}
 
 
-{{/* The headless Service a StatefulSet names as its serviceName (per-pod DNS records). */}}
+{{/*
+The headless Service a StatefulSet names as its serviceName (per-pod DNS records). Its port
+is not named "metrics": the ServiceMonitor scrapes that port of every framewire Service, and
+the pods are already scraped through the component's own Service, so they would be twice.
+*/}}
 {{- define "framewire.podsService" -}}
 apiVersion: v1
 kind: Service
@@ -253,7 +257,7 @@ spec:
   selector:
     {{- include "framewire.selectorLabels" . | nindent 4 }}
   ports:
-    - name: metrics
+    - name: pod-metrics
       port: {{ .component.metricsPort }}
       targetPort: metrics
       protocol: TCP
