@@ -45,6 +45,7 @@ PREFIXES = {
     "framewire_gateway_": "gateway",
     "framewire_inference_": "inference",
     "framewire_dashboard_": "dashboard",
+    "framewire_tracker_": "tracker",
 }
 SUFFIXES = {
     "counter": ("_total", "_created"),
@@ -110,6 +111,7 @@ DECLARED = {
     "gateway": declared("framewire.gateway.counters"),
     "inference": declared("framewire.inference.metrics", lambda m: m.InferenceMetrics().registry),
     "dashboard": declared("framewire.dashboard.metrics"),
+    "tracker": declared("framewire.tracker.service", lambda m: m.TrackerMetrics().registry),
 }
 
 
@@ -118,7 +120,8 @@ def test_every_referenced_metric_belongs_to_a_known_service():
     names = {m for expr in expressions() for m in METRIC.findall(expr)}
     # Then each framewire metric has the prefix of a service, and every service is covered
     assert names and all(_prefix(n) for n in names), sorted(n for n in names if not _prefix(n))
-    assert {PREFIXES[_prefix(n)] for n in names} == {"aggregator", "gateway", "inference", "dashboard"}
+    assert {PREFIXES[_prefix(n)] for n in names} == {"aggregator", "gateway", "inference", "dashboard",
+                                                           "tracker"}
 
 
 def test_running_aggregator_exports_every_metric_it_is_referenced_by(kafka_settings, tmp_path):
