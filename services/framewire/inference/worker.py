@@ -89,6 +89,11 @@ class Worker:
         while not stop.is_set():
             self._turn()
         self._health.set_ready(False, "stopping")
+        # What was still held says, after the fact, why frames went without a result.
+        log.info("stopping with %d cycles in flight (%d done), %d held for commit, %d frames "
+                 "buffered, paused: %s", len(self._pending),
+                 sum(p.work.done() for p in self._pending), len(self._batch),
+                 self._scheduler.buffered(), self._io.paused() or "none")
         self._finish_pending()
 
     def _turn(self) -> None:
