@@ -57,7 +57,13 @@ def ensure_topics(admin: AdminClient, specs: list[TopicSpec], timeout_s: float =
         raise KafkaUnavailableError(f"cannot list topics: {exc}") from None
     missing = [s for s in specs if s.name not in existing]
     created = _create(admin, missing, timeout_s)
-    present = [s for s in specs if s.name in existing and s.config]
+    # A topic created a moment ago may be missing from the metadata listed above and then
+    # refused as existing: once the broker lists it, its configs are aligned like those of
+    # any other existing topic.
+    raced = [s.name for s in missing if s.name not in created]
+    if raced:
+        await_topics(admin, raced, timeout_s)
+    present = [s for s in specs if s.name not in created and s.config]
     if present:
         _align_configs(admin, present, timeout_s)
     return created
