@@ -2,8 +2,9 @@
 streams on a private broker: first a soak, then the broker stopped for 10 s.
 
 Soak: no errors, resident memory of each service growing under 5 % from the first third
-of the run to the last, capture-to-result latency percentiles stable, nothing
-dead-lettered. CI soaks 12 s; the 10-minute soak is
+of the run to the last, no queue growing (the frames not yet covered by a result or drop
+record stay level; latency percentiles are printed, as they follow the machine's load),
+nothing dead-lettered. CI soaks 12 s; the 10-minute soak is
 ``pytest -m "reliability and slow" tests/reliability/test_pipeline_faults.py``.
 
 Outage: the broker is killed for 10 s and started again; every service must resume by
@@ -151,12 +152,14 @@ def test_eight_streams_soak_without_errors_growth_or_drift(pipeline: Pipeline, s
     # Given the pipeline running eight 5 fps streams, warmed up
     time.sleep(3.0)
     started_ns = time.time_ns()
-    # When it runs for the soak period, its memory sampled every second
+    # When it runs for the soak period, its memory and backlog sampled every second
     samples: dict[str, list[float]] = {n: [] for n in SERVICES}
+    backlog: list[float] = []
     deadline = time.monotonic() + soak_s
     while time.monotonic() < deadline:
         for name, rss in pipeline.rss().items():
             samples[name].append(rss)
+        backlog.append(pipeline.watch.backlog())
         time.sleep(1.0)
     # Then every service is alive and logged no error, and nothing was dead-lettered
     assert all(s.alive() for s in pipeline.services.values())
@@ -169,13 +172,17 @@ def test_eight_streams_soak_without_errors_growth_or_drift(pipeline: Pipeline, s
         first, last = thirds(rss)
         growth[name] = statistics.median(last) / statistics.median(first) - 1
     assert all(g < 0.05 for g in growth.values()), growth
-    # And capture-to-result latency percentiles of the last third match the first third's
+    # And no queue grew: the frames not yet covered by a result or drop record in the last
+    # third are within two seconds of offered frames of the first third's. (A queue that
+    # grows, the failure this guards against, grows by what the worker cannot serve every
+    # second; latency itself follows the machine's load and is printed, not bounded.)
+    early, late = (statistics.median(part) for part in thirds(backlog))
+    assert late <= max(2 * early, early + 2 * FPS * len(STREAMS)), backlog
     timed = sorted((r.result_time_ns, r.latency_ms) for s in STREAMS
                    for r in pipeline.watch.results(s) if r.result_time_ns > started_ns)
     first, last = thirds([latency for _, latency in timed])  # in the order results came
     p50 = (percentile(first, 50), percentile(last, 50))
     p95 = (percentile(first, 95), percentile(last, 95))
-    assert p50[1] < 1.5 * p50[0] + 50 and p95[1] < 1.5 * p95[0] + 100, (p50, p95)
     # And no stream was starved: each had results in the last third of the run
     per_stream = Counter(s for s in STREAMS for r in pipeline.watch.results(s)
                          if r.result_time_ns > started_ns)
@@ -185,6 +192,7 @@ def test_eight_streams_soak_without_errors_growth_or_drift(pipeline: Pipeline, s
     print(f"RELIABILITY soak {soak_s:.0f}s: rss_growth={ {n: f'{g:+.1%}' for n, g in growth.items()} } "
           f"rss_mib={ {n: round(statistics.median(v)) for n, v in samples.items()} } "
           f"p50_ms={p50[0]:.0f}->{p50[1]:.0f} p95_ms={p95[0]:.0f}->{p95[1]:.0f} "
+          f"backlog_frames={early:.0f}->{late:.0f} "
           f"results={sum(per_stream.values())}")
 
 

@@ -103,6 +103,14 @@ class PipelineWatch:
         with self._lock:
             return list(self.seen.drops)
 
+    def backlog(self) -> int:
+        """Frames on the broker that no result or inference drop record covers yet."""
+        with self._lock:
+            published = sum(len(f) for f in self.seen.frames.values())
+            handled = sum(len(r) for r in self.seen.results.values())
+            handled += sum(d.count for d in self.seen.drops if d.service == "inference")
+        return published - handled
+
     def stats_after(self, since_ns: int) -> int:
         with self._lock:
             return sum(1 for ms in self.seen.stats_ms if ms * 1_000_000 > since_ns)
