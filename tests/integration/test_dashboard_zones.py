@@ -86,7 +86,7 @@ def test_zones_and_lines_are_stored_in_the_registry_and_survive_a_stream_update(
     ({"zones": [{"id": "big", "polygon": [[0.1, 0.1], [1.5, 0.1], [0.5, 0.9]]}]}, "1.5"),
     ({"zones": [{"id": "many", "polygon": [[0.5 + 0.4 * (i % 2), i / 40] for i in range(40)]}]}, "32"),
     ({"lines": [{"id": "dot", "a": [0.2, 0.2], "b": [0.2, 0.2]}]}, "zero length"),
-    ({"zones": [DOOR], "lines": [{**GATE, "id": "door"}]}, "share an id"),
+    ({"zones": [DOOR], "lines": [{**GATE, "id": "door"}]}, "used more than once"),
     ({"zones": [DOOR], "shapes": []}, "shapes"),
 ])
 def test_bad_zones_and_lines_get_a_422_that_says_why_and_change_nothing(

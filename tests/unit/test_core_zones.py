@@ -16,6 +16,7 @@ from framewire.core.zones import (
     Line,
     LineDirection,
     Zone,
+    check_distinct_ids,
     contains,
     parse_lines,
     parse_zones,
@@ -151,6 +152,18 @@ def test_the_stream_id_is_carried_by_the_error() -> None:
     # Then the error carries the stream, in its attribute and its text
     assert caught.value.stream_id == "cam-1"
     assert str(caught.value).endswith("(stream=cam-1)")
+
+
+def test_a_zone_and_a_line_sharing_an_id_are_refused_together() -> None:
+    # Given a zone and a line each valid alone, both called "door"
+    zones = parse_zones([zone(id="door")])
+    lines = parse_lines([line(id="door"), line(id="gate")])
+    # When they are checked as one stream's geometry
+    with pytest.raises(ConfigError) as caught:
+        check_distinct_ids(zones, lines, stream_id="cam-1")
+    # Then the shared id is named, with the stream; distinct ids pass
+    assert str(caught.value) == "zone and line ids ['door'] are used more than once (stream=cam-1)"
+    check_distinct_ids(zones, lines[1:])
 
 
 def test_lines_are_parsed_with_both_directions_by_default() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -138,6 +138,19 @@ def parse_lines(raw: list[dict[str, Any]], *, stream_id: str | None = None) -> t
     lines = tuple(_parse_line(i, item, stream_id) for i, item in enumerate(items))
     _check_unique("line", [line.id for line in lines], stream_id)
     return lines
+
+
+def check_distinct_ids(
+    zones: Sequence[Zone], lines: Sequence[Line], *, stream_id: str | None = None
+) -> None:
+    """Refuse zones and lines that share an id; called wherever a stream's geometry is
+    accepted (the dashboard's PUT, the tracker following ``fw.streams``), because a zone
+    event names its zone or line by id alone."""
+    ids = [z.id for z in zones] + [line.id for line in lines]
+    clashing = sorted({i for i in ids if ids.count(i) > 1})
+    if clashing:
+        raise ConfigError(f"zone and line ids {clashing} are used more than once",
+                          stream_id=stream_id)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,13 @@ from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from framewire.core.errors import ConfigError
-from framewire.core.zones import MAX_LINES, MAX_ZONES, parse_lines, parse_zones
+from framewire.core.zones import (
+    MAX_LINES,
+    MAX_ZONES,
+    check_distinct_ids,
+    parse_lines,
+    parse_zones,
+)
 from framewire.core.zonewire import geometry_json, set_geometry
 from framewire.dashboard.api_streams import known_stream, write_spec
 from framewire.dashboard.context import Context, Ctx
@@ -52,10 +58,9 @@ def zones_router(auth: Auth) -> APIRouter:
         try:
             zones = parse_zones(body.zones, stream_id=current.stream_id)
             lines = parse_lines(body.lines, stream_id=current.stream_id)
+            check_distinct_ids(zones, lines, stream_id=current.stream_id)
         except ConfigError as exc:
             raise HTTPException(422, exc.message) from None
-        if {z.id for z in zones} & {line.id for line in lines}:
-            raise HTTPException(422, "a zone and a line share an id; events name them by id alone")
         spec = StreamSpec()
         spec.CopyFrom(current)
         set_geometry(spec, zones, lines)

@@ -13,9 +13,8 @@ import threading
 
 from framewire.core.codec import decode
 from framewire.core.errors import ConfigError, DecodeError
-from framewire.core.zones import Line, Zone
+from framewire.core.zones import Line, Zone, check_distinct_ids
 from framewire.core.zonewire import geometry_of
-from framewire.tracker.zoneevents import ZoneWatcher
 from framewire.v1.stream_pb2 import StreamSpec
 
 log = logging.getLogger(__name__)
@@ -45,7 +44,7 @@ class StreamGeometry:
                 spec = decode(StreamSpec, value)
                 stream_id = spec.stream_id or stream_id
                 geometry = geometry_of(spec)
-                ZoneWatcher(*geometry, stream_id=stream_id)  # refuses ids shared by a zone and a line
+                check_distinct_ids(*geometry, stream_id=stream_id)
             except (DecodeError, ConfigError) as exc:
                 log.warning("stream %s: ignoring the zones and lines of the spec at %s: %s",
                             stream_id, where, exc)

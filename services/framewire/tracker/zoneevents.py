@@ -14,9 +14,18 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from framewire.core.errors import ConfigError, DecodeError
+from framewire.core.errors import DecodeError
 from framewire.core.records import Box
-from framewire.core.zones import Line, LineDirection, Point, Zone, contains, segments_intersect, side
+from framewire.core.zones import (
+    Line,
+    LineDirection,
+    Point,
+    Zone,
+    check_distinct_ids,
+    contains,
+    segments_intersect,
+    side,
+)
 
 __all__ = ["SCHEMA_VERSION", "ZoneEvent", "ZoneEventKind", "ZoneWatcher", "bottom_centre"]
 
@@ -84,11 +93,7 @@ class ZoneWatcher:
     """The zone and line state of one stream's tracks, advanced by one ``observe`` per frame."""
 
     def __init__(self, zones: Sequence[Zone], lines: Sequence[Line], *, stream_id: str | None = None) -> None:
-        ids = [z.id for z in zones] + [line.id for line in lines]
-        clashing = sorted({i for i in ids if ids.count(i) > 1})
-        if clashing:
-            # An event names its zone or line by id alone, so ids must not be shared.
-            raise ConfigError(f"zone and line ids {clashing} are used more than once", stream_id=stream_id)
+        check_distinct_ids(zones, lines, stream_id=stream_id)
         self._zones = tuple(zones)
         self._lines = tuple(lines)
         self._stream_id = stream_id
