@@ -24,6 +24,7 @@ from typing import Any
 from framewire.broker.local import LocalBroker
 from framewire.broker.maven import cache_root
 from framewire.core.errors import FramewireError
+from framewire.core.signals import stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +59,7 @@ def run(args: argparse.Namespace) -> int:
     logs = cache_root() / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     children = _start_children(args, env, streams, logs)
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = stop_on_signals()
     try:
         _announce(args, env, streams, logs, children)
         _supervise(children, stop, args.duration)

@@ -105,6 +105,12 @@ class KafkaSettings(BaseSettings):
 S = TypeVar("S", bound=BaseSettings)
 
 
+def options_given(args: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    """The command-line options among ``names`` that were given, to lay over the
+    environment with ``load_settings(cls, **options_given(args, names))``."""
+    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+
+
 def load_settings(cls: type[S], **overrides: Any) -> S:
     """Build a settings class, turning pydantic's validation error into a ConfigError.
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
-import threading
 from typing import Any
 
 from framewire.core.config import load_settings
@@ -18,6 +16,7 @@ from framewire.core.energy import register_energy_metrics
 from framewire.core.errors import ConfigError
 from framewire.core.kafka import make_producer
 from framewire.core.probes import serve_probes
+from framewire.core.signals import stop_on_signals
 from framewire.core.topics import validate_stream_id
 from framewire.gateway.registry import put_spec
 from framewire.gateway.service import GatewayHealth, serve
@@ -79,8 +78,6 @@ def run(args: argparse.Namespace) -> int:
     health = GatewayHealth()
     serve_probes(settings.metrics_port, settings.metrics_addr, live=health.live, ready=health.ready)
     register_energy_metrics("gateway")
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = stop_on_signals()
     serve(settings, stop, health)
     return 0

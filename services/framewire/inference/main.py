@@ -9,16 +9,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
-import threading
-from typing import Any
 
 from prometheus_client import REGISTRY
 
-from framewire.core.config import load_settings
+from framewire.core.config import load_settings, options_given
 from framewire.core.energy import register_energy_metrics
 from framewire.core.errors import FramewireError
+from framewire.core.signals import stop_on_signals
 from framewire.inference.service import run_worker
 from framewire.inference.settings import FreshnessPolicy, InferenceSettings
 
@@ -40,21 +38,12 @@ def settings_from(args: argparse.Namespace) -> InferenceSettings:
     """Environment settings with the command line's options on top; ConfigError if invalid."""
     names = ("worker_id", "model", "model_server_url", "freshness", "max_age_ms", "stride",
              "http_port")
-    overrides: dict[str, Any] = {
-        n: getattr(args, n) for n in names if getattr(args, n, None) is not None
-    }
-    return load_settings(InferenceSettings, **overrides)
+    return load_settings(InferenceSettings, **options_given(args, names))
 
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_on_signals()
     # One process, one worker: its metrics join the default registry, beside the process
     # and energy collectors.
     register_energy_metrics("inference")

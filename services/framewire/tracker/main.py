@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
-import threading
-from typing import Any
 
 from prometheus_client import REGISTRY
 
-from framewire.core.config import load_settings
+from framewire.core.config import load_settings, options_given
 from framewire.core.errors import FramewireError
+from framewire.core.signals import stop_on_signals
 from framewire.tracker.service import run_stage
 from framewire.tracker.settings import StartFrom, TrackerSettings
 
@@ -26,19 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def settings_from(args: argparse.Namespace) -> TrackerSettings:
     """Environment settings with the command line's options on top; ConfigError if invalid."""
     names = ("tracker_id", "start_from", "http_port")
-    overrides: dict[str, Any] = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
-    return load_settings(TrackerSettings, **overrides)
+    return load_settings(TrackerSettings, **options_given(args, names))
 
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_on_signals()
     try:
         run_stage(settings, stop, registry=REGISTRY)
     except FramewireError as exc:
