@@ -24,9 +24,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from itertools import groupby, pairwise
+from collections.abc import Sequence
 
+import kitpath  # noqa: F401  (puts tests/ on sys.path for the kits)
 from bench_tracking_accuracy import (
     FPS,
     MODEL,
@@ -43,10 +43,11 @@ from bench_tracking_accuracy import (
 )
 from pipeline.machine import machine_facts
 
-from framewire.core.zones import Line, LineDirection, Point, Zone, contains, side
+from framewire.core.zones import Line, LineDirection, Zone
 from framewire.models.api import Detector
 from framewire.tracker.tracking import StreamTracker
-from framewire.tracker.zoneevents import ZoneEvent, ZoneWatcher, bottom_centre
+from framewire.tracker.zoneevents import ZoneWatcher, bottom_centre
+from support.zones import Path, counted, true_counts
 
 # Pointing up (a at the bottom), so a line's left side is the left of the picture.
 MIDDLE = Line("middle", (0.5, 1.0), (0.5, 0.0), LineDirection.BOTH)
@@ -59,7 +60,6 @@ ZONES = (LAWN,)
 
 # (object name, what was counted), e.g. ("cat", "cross middle left_to_right").
 Key = tuple[str, str]
-Path = list[tuple[int, Point]]  # (capture ms, bottom-centre) per frame
 Ids = dict[str, set[int]]  # object name -> the track ids its events came from
 
 
@@ -72,42 +72,6 @@ def known_paths(objects: list[Mover], frames: int) -> dict[str, Path]:
     boxes = [truth(objects, f, frames) for f in range(frames)]
     return {m.name: [(capture_ms(f), bottom_centre(boxes[f][m.name])) for f in range(frames)]
             for m in objects}
-
-
-def true_crossings(line: Line, path: Path) -> Iterator[str]:
-    # Points exactly on the line are skipped: a crossing is between the sides either way.
-    sides = [s for s in ((side(line, p) > 0) - (side(line, p) < 0) for _, p in path) if s]
-    for before, after in pairwise(sides):
-        if before == after:
-            continue
-        direction = LineDirection.LEFT_TO_RIGHT if after > 0 else LineDirection.RIGHT_TO_LEFT
-        if line.direction in (LineDirection.BOTH, direction):
-            yield f"cross {line.id} {direction.value}"
-
-
-def true_visits(zone: Zone, path: Path) -> Iterator[str]:
-    """Enter, leave and dwell of each run of frames inside the zone."""
-    inside_runs = groupby(range(len(path)), key=lambda f: contains(zone, path[f][1]))
-    for inside, run in inside_runs:
-        if not inside:
-            continue
-        frames = list(run)
-        yield f"enter {zone.id}"
-        if frames[-1] < len(path) - 1:
-            yield f"leave {zone.id}"  # a visit still open when the clip ends has not left
-        stayed_ms = path[frames[-1]][0] - path[frames[0]][0]
-        if zone.dwell_s is not None and stayed_ms / 1000 >= zone.dwell_s:
-            yield f"dwell {zone.id}"
-
-
-def true_counts(paths: dict[str, Path]) -> Counter[Key]:
-    counts: Counter[Key] = Counter()
-    for name, path in paths.items():
-        for line in LINES:
-            counts.update((name, what) for what in true_crossings(line, path))
-        for zone in ZONES:
-            counts.update((name, what) for what in true_visits(zone, path))
-    return counts
 
 
 def measured_counts(detector: Detector, objects: list[Mover], frames: int) -> tuple[Counter[Key], Ids]:
@@ -127,11 +91,6 @@ def measured_counts(detector: Detector, objects: list[Mover], frames: int) -> tu
             counts[(name, counted(event))] += 1
             ids.setdefault(name, set()).add(event.track_id)
     return counts, ids
-
-
-def counted(event: ZoneEvent) -> str:
-    """The name an event is counted under, as ``true_counts`` names it."""
-    return " ".join(filter(None, (event.kind.value, event.zone_or_line, event.direction)))
 
 
 def report(true: Counter[Key], measured: Counter[Key], ids: Ids, frames: int) -> bool:
@@ -163,7 +122,7 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=150, help="clip length (default 150 = 10 s)")
     args = parser.parse_args()
     objects = movers()
-    true = true_counts(known_paths(objects, args.frames))
+    true = true_counts(known_paths(objects, args.frames), LINES, ZONES)
     measured, ids = measured_counts(clip_detector(), objects, args.frames)
     report(true, measured, ids, args.frames)
     return 0

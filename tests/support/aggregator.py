@@ -39,6 +39,18 @@ FAST_WINDOWS = {
 }
 
 
+def feed(engine: Any, observations: Iterable[tuple[Any, float]]) -> tuple[list[Any], list[Any]]:
+    """Each (observation, arrival_s) through an Aggregator engine, in order: everything it
+    published and every rejection."""
+    published: list[Any] = []
+    rejected: list[Any] = []
+    for obs, now in observations:
+        outcome = engine.on_observation(obs, now)
+        published += outcome.published
+        rejected += [outcome.rejected] if outcome.rejected else []
+    return published, rejected
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

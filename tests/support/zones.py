@@ -4,13 +4,27 @@ synthetic results of ``support.tracker`` (the reference a stage run is compared 
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from itertools import groupby, pairwise
+
 from confluent_kafka import Producer
 
 from framewire.core.config import KafkaSettings
 from framewire.core.kafka import producer_config
-from framewire.core.zones import parse_lines, parse_zones
+from framewire.core.zones import (
+    Line,
+    LineDirection,
+    Point,
+    Zone,
+    contains,
+    parse_lines,
+    parse_zones,
+    side,
+)
 from framewire.core.zonewire import set_geometry
 from framewire.tracker.tracking import StreamTracker, TrackerConfig
+from framewire.tracker.zoneevents import ZoneEvent as ZoneEventRecord
 from framewire.tracker.zoneevents import ZoneWatcher, bottom_centre
 from framewire.v1.stream_pb2 import StreamSpec
 from framewire.v1.tracks_pb2 import ZoneEvent
@@ -57,3 +71,49 @@ def reference_events(stream: str, frames: int, t0_ns: int) -> list[EventKey]:
         for e in watcher.observe(result.capture_time_ns // 1_000_000, points):
             out.append((f, e.kind.value, e.track_id, e.zone_or_line, e.direction or ""))
     return out
+
+
+# -- the counting oracle: what a perfect tracker and watcher count on known paths -------
+
+Path = list[tuple[int, Point]]  # (capture ms, bottom-centre) per frame
+
+
+def true_crossings(line: Line, path: Path) -> Iterator[str]:
+    """A crossing per change of side along the path (the test lines span the picture);
+    points exactly on the line are skipped: a crossing is between the sides either way."""
+    sides = [s for s in ((side(line, p) > 0) - (side(line, p) < 0) for _, p in path) if s]
+    for before, after in pairwise(sides):
+        direction = LineDirection.LEFT_TO_RIGHT if after > 0 else LineDirection.RIGHT_TO_LEFT
+        if before != after and line.direction in (LineDirection.BOTH, direction):
+            yield f"cross {line.id} {direction.value}"
+
+
+def true_visits(zone: Zone, path: Path) -> Iterator[str]:
+    """Enter, leave and dwell of each run of frames inside the zone; a visit still open at
+    the last frame has not left."""
+    for inside, run in groupby(range(len(path)), key=lambda k: contains(zone, path[k][1])):
+        if inside:
+            frames = list(run)
+            yield f"enter {zone.id}"
+            if frames[-1] < len(path) - 1:
+                yield f"leave {zone.id}"
+            stayed_ms = path[frames[-1]][0] - path[frames[0]][0]
+            if zone.dwell_s is not None and stayed_ms / 1000 >= zone.dwell_s:
+                yield f"dwell {zone.id}"
+
+
+def true_counts(paths: Mapping[str, Path], lines: Sequence[Line],
+                zones: Sequence[Zone]) -> Counter[tuple[str, str]]:
+    """(object, what) counts of known paths, named as ``counted`` names an event."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for name, path in paths.items():
+        for line in lines:
+            counts.update((name, what) for what in true_crossings(line, path))
+        for zone in zones:
+            counts.update((name, what) for what in true_visits(zone, path))
+    return counts
+
+
+def counted(event: ZoneEventRecord) -> str:
+    """The name an event is counted under, e.g. "cross middle left_to_right"."""
+    return " ".join(filter(None, (event.kind.value, event.zone_or_line, event.direction)))

@@ -14,6 +14,7 @@ from framewire.aggregator.progress import Timing
 from framewire.aggregator.rules import parse_rules
 from framewire.aggregator.stats import WindowKind, WindowStats
 from framewire.aggregator.windows import WindowLayout
+from support.aggregator import feed
 
 pytestmark = pytest.mark.unit
 
@@ -33,15 +34,6 @@ def generated_stream(seconds=30):
     return sorted(out, key=lambda pair: pair[1])
 
 
-def run(engine, observations):
-    published, rejected = [], []
-    for obs, now in observations:
-        outcome = engine.on_observation(obs, now)
-        published += outcome.published
-        rejected += [outcome.rejected] if outcome.rejected else []
-    return published, rejected
-
-
 def ticks(start_s, stop_s, step_s=1.0, stream="cam1"):
     return [(Tick(stream, t), t) for t in np.arange(start_s, stop_s, step_s)]
 
@@ -59,7 +51,7 @@ def test_tumbling_windows_match_the_generated_stream():
     engine = make()
     stream = generated_stream()
     # When it is applied, then time passes until the stream is idle
-    published, rejected = run(engine, stream + ticks(T0 / 1000 + 31, T0 / 1000 + 40))
+    published, rejected = feed(engine, stream + ticks(T0 / 1000 + 31, T0 / 1000 + 40))
     tumbling = stats_of(published, WindowKind.TUMBLING)
     # Then the three tumbling windows came out in order with exact counts
     assert [w.start_ms - T0 for w in tumbling[:3]] == [0, 10_000, 20_000]
@@ -83,21 +75,21 @@ def test_tumbling_windows_match_the_generated_stream():
 def test_windows_close_by_event_time_then_by_wall_clock_when_idle():
     # Given the generated stream without ticks
     engine = make()
-    published, _ = run(engine, generated_stream())
+    published, _ = feed(engine, generated_stream())
     # Then windows closed by event time: [0,10) and [10,20) are out, [20,30) is not yet
     assert [w.end_ms - T0 for w in stats_of(published, WindowKind.TUMBLING)] == [10_000, 20_000]
     # When ticks arrive before the idle time (5 s), nothing more closes
-    early, _ = run(engine, ticks(T0 / 1000 + 30.2, T0 / 1000 + 35))
+    early, _ = feed(engine, ticks(T0 / 1000 + 30.2, T0 / 1000 + 35))
     assert stats_of(early, WindowKind.TUMBLING) == []
     # When the stream has been idle long enough, the wall clock closes the rest
-    late, _ = run(engine, ticks(T0 / 1000 + 35.2, T0 / 1000 + 36))
+    late, _ = feed(engine, ticks(T0 / 1000 + 35.2, T0 / 1000 + 36))
     assert [w.end_ms - T0 for w in stats_of(late, WindowKind.TUMBLING)] == [30_000]
 
 
 def test_hopping_windows_merge_six_panes_and_stop_after_one_empty_window():
     # Given the stream and two minutes of ticks
     engine = make()
-    published, _ = run(engine, generated_stream() + ticks(T0 / 1000 + 31, T0 / 1000 + 150, 5))
+    published, _ = feed(engine, generated_stream() + ticks(T0 / 1000 + 31, T0 / 1000 + 150, 5))
     hopping = stats_of(published, WindowKind.HOPPING)
     # Then one hopping window per 10 s end, each the sum of the panes it covers
     frames = {w.end_ms - T0: w.totals.frames for w in hopping}
@@ -113,7 +105,7 @@ def test_hopping_windows_merge_six_panes_and_stop_after_one_empty_window():
 def test_late_and_future_results_are_rejected_with_a_reason():
     # Given a stream whose windows were published long ago
     engine = make()
-    run(engine, generated_stream() + ticks(T0 / 1000 + 31, T0 / 1000 + 150, 5))
+    feed(engine, generated_stream() + ticks(T0 / 1000 + 31, T0 / 1000 + 150, 5))
     now = T0 / 1000 + 150
     # When a result from its first seconds arrives, then it is too late
     late = engine.on_observation(ResultSeen("cam1", T0 + 5000, 0.01, {}), now)
@@ -125,13 +117,13 @@ def test_late_and_future_results_are_rejected_with_a_reason():
 def test_stream_returning_after_a_gap_skips_the_empty_windows():
     # Given a stream that stopped and comes back ten minutes later
     engine = make()
-    run(engine, generated_stream() + ticks(T0 / 1000 + 31, T0 / 1000 + 150, 5))
+    feed(engine, generated_stream() + ticks(T0 / 1000 + 31, T0 / 1000 + 150, 5))
     back = T0 + 600_000
     observations = [
         (ResultSeen("cam1", back + i * 40, 0.01, {}), back / 1000 + i * 0.04 + 0.01) for i in range(500)
     ]
     # When it sends 20 s of results
-    published, _ = run(engine, observations)
+    published, _ = feed(engine, observations)
     # Then windows resume where it came back, not from the gap
     ends = [w.end_ms for w in stats_of(published, WindowKind.TUMBLING)]
     assert ends == [back + 10_000]
@@ -144,7 +136,7 @@ def test_count_rule_fires_and_clears_at_event_times():
     for i in range(100):  # 25 fps; persons >= 3 only from frame 50 to 79
         event = T0 + i * 40
         frames.append((ResultSeen("cam1", event, 0.01, {"Person": 3 if 50 <= i < 80 else 1}), event / 1000))
-    published, _ = run(engine, frames)
+    published, _ = feed(engine, frames)
     events = [(e.transition, e.at_ms - T0) for e in published if isinstance(e, AlertEvent)]
     # Then it fires 1 s after frame 50 (2.0 s -> 3.0 s) and clears at frame 80 (3.2 s)
     assert events == [(AlertTransition.FIRING, 3000), (AlertTransition.CLEARED, 3200)]
@@ -154,9 +146,9 @@ def test_silence_fires_after_its_duration_and_clears_on_the_next_result():
     # Given "silent for 3s"
     engine = make("quiet: silent for 3s")
     start = T0 / 1000
-    run(engine, [(ResultSeen("cam1", T0, 0.01, {}), start)])
+    feed(engine, [(ResultSeen("cam1", T0, 0.01, {}), start)])
     # When ticks come every 0.5 s, then it fires at 3 s and not before
-    fired, _ = run(engine, ticks(start + 0.5, start + 4.0, 0.5))
+    fired, _ = feed(engine, ticks(start + 0.5, start + 4.0, 0.5))
     alerts = [e for e in fired if isinstance(e, AlertEvent)]
     assert [(a.transition, a.at_ms - T0) for a in alerts] == [(AlertTransition.FIRING, 3000)]
     # When a result arrives, then it clears
@@ -169,7 +161,7 @@ def test_silence_fires_after_its_duration_and_clears_on_the_next_result():
 def test_window_rules_evaluate_on_each_closed_window():
     # Given rules on fps, latency and drops
     engine = make("low: fps < 30 for 10s\nslow: latency_p95 > 90ms for 20s\nstale: drops(stale) >= 5 for 0s")
-    published, _ = run(engine, generated_stream() + ticks(T0 / 1000 + 31, T0 / 1000 + 60, 1))
+    published, _ = feed(engine, generated_stream() + ticks(T0 / 1000 + 31, T0 / 1000 + 60, 1))
     firing = {(e.rule.name, e.transition, e.at_ms - T0) for e in published if isinstance(e, AlertEvent)}
     # Then fps < 30 fired at the end of the first window, latency p95 (~96 ms) after two
     # windows, stale drops with the first window and cleared with the second
@@ -185,7 +177,7 @@ def test_forgotten_stream_clears_its_alerts_and_state():
     # Given a silent stream whose silence alert fired
     engine = make("quiet: silent for 3s", Timing(forget_s=60))
     start = T0 / 1000
-    run(engine, [(ResultSeen("cam1", T0, 0.01, {}), start), *ticks(start + 1, start + 10)])
+    feed(engine, [(ResultSeen("cam1", T0, 0.01, {}), start), *ticks(start + 1, start + 10)])
     # When it has been gone for the forget time
     outcome = engine.on_observation(Tick("cam1", start + 60), start + 60)
     # Then its alert clears with a reason and every store is empty
@@ -198,13 +190,13 @@ def test_restart_from_stored_state_gives_the_same_output():
     # Given the same observations processed in one go, and split by a restart
     rules = "crowd: count(person) >= 3 for 1s\nlow: fps < 30 for 10s\nquiet: silent for 2s"
     observations = generated_stream() + ticks(T0 / 1000 + 31, T0 / 1000 + 120, 1)
-    whole, _ = run(make(rules), observations)
+    whole, _ = feed(make(rules), observations)
     first = make(rules)
-    head, _ = run(first, observations[:400])
+    head, _ = feed(first, observations[:400])
     # When the stores are recovered (serialised as a changelog would) into a new engine
     recovered = Stores(*(json.loads(json.dumps(copy.deepcopy(s))) for s in vars(first.stores).values()))
     second = Aggregator(WindowLayout(), Timing(), parse_rules(rules), recovered)
-    tail, _ = run(second, observations[400:])
+    tail, _ = feed(second, observations[400:])
     # Then the published stats and alerts are identical
     assert [p.to_json() for p in head + tail] == [p.to_json() for p in whole]
 
@@ -215,7 +207,7 @@ def test_drops_read_ahead_of_results_do_not_make_results_late():
     start = T0 / 1000
     engine.on_observation(DropSeen("cam1", T0 + 300_000, "stale", 4), start + 301)
     # When the results of the earlier minutes arrive afterwards
-    _, rejected = run(engine, [o for o in generated_stream() if isinstance(o[0], ResultSeen)])
+    _, rejected = feed(engine, [o for o in generated_stream() if isinstance(o[0], ResultSeen)])
     # Then none is rejected, and the drop waits in its own pane
     assert rejected == []
     assert engine.pane("cam1", T0 + 300_000).drops == {"stale": 4}
@@ -229,8 +221,8 @@ def test_after_a_restart_silence_and_idleness_count_from_the_restart():
     restarted_at = T0 / 1000 + 100
     engine = Aggregator(WindowLayout(), Timing(), rules, first.stores, awake_since_s=restarted_at)
     # When ticks come during the first 29 s after the restart, then nothing fires
-    early, _ = run(engine, ticks(restarted_at, restarted_at + 29))
+    early, _ = feed(engine, ticks(restarted_at, restarted_at + 29))
     assert not [e for e in early if isinstance(e, AlertEvent)]
     # And it fires 30 s after the restart if still nothing came
-    late, _ = run(engine, ticks(restarted_at + 30, restarted_at + 31))
+    late, _ = feed(engine, ticks(restarted_at + 30, restarted_at + 31))
     assert [e.transition for e in late if isinstance(e, AlertEvent)] == [AlertTransition.FIRING]

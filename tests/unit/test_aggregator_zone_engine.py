@@ -19,6 +19,7 @@ from framewire.core.codec import DeadLetter, decode, encode
 from framewire.core.errors import DecodeError
 from framewire.core.topics import Topics
 from framewire.v1.tracks_pb2 import ZoneEvent
+from support.aggregator import feed
 
 pytestmark = pytest.mark.unit
 
@@ -50,15 +51,6 @@ def stream_with_events(seconds=30, events=EVENTS):
     end_s = T0 / 1000 + seconds
     out += [(Tick("cam1", end_s + t), end_s + t) for t in range(1, 11)]
     return sorted(out, key=lambda pair: pair[1])
-
-
-def run(engine, observations):
-    published, rejected = [], []
-    for obs, now in observations:
-        outcome = engine.on_observation(obs, now)
-        published += outcome.published
-        rejected += [outcome.rejected] if outcome.rejected else []
-    return published, rejected
 
 
 def windows(published, kind=WindowKind.TUMBLING):
@@ -95,7 +87,7 @@ def make(rules=""):
 
 def test_tumbling_and_hopping_windows_count_zone_events_and_carry_occupancy():
     # Given 30 s of results with zone events spread over three tumbling windows
-    published, rejected = run(make(), stream_with_events())
+    published, rejected = feed(make(), stream_with_events())
     assert rejected == []
     tumbling, hopping = windows(published), windows(published, WindowKind.HOPPING)
     # When the windows are published, then each holds exactly its events, and occupancy at
@@ -111,7 +103,7 @@ def test_tumbling_and_hopping_windows_count_zone_events_and_carry_occupancy():
     # And the messages are valid stats of the shared contract, a window without zone events
     # leaving both fields out, as before zones existed
     assert statsformat.message_json(statsformat.WindowStats.model_validate(doc)) == doc
-    plain = windows(run(make(), stream_with_events(events=[]))[0])[0].to_json()
+    plain = windows(feed(make(), stream_with_events(events=[]))[0])[0].to_json()
     assert "zones" not in plain and "lines" not in plain
 
 
@@ -119,10 +111,10 @@ def test_an_event_delivered_again_is_not_counted_twice():
     # Given every zone event delivered twice (an at-least-once replay), the copy 1 s later
     observations = stream_with_events()
     again = [(obs, now + 1.0) for obs, now in observations if isinstance(obs, ZoneSeen)]
-    published, rejected = run(make(), sorted(observations + again, key=lambda pair: pair[1]))
+    published, rejected = feed(make(), sorted(observations + again, key=lambda pair: pair[1]))
     # Then each copy is refused as a duplicate and the windows are those of one delivery
     assert rejected == [Rejection.DUPLICATE] * len(EVENTS)
-    once, _ = run(make(), stream_with_events())
+    once, _ = feed(make(), stream_with_events())
     assert [p.to_json() for p in published] == [p.to_json() for p in once]
 
 
@@ -130,7 +122,7 @@ def test_a_late_event_misses_its_published_window_but_counts_in_occupancy_and_ho
     # Given an enter captured at 1 s that arrives only after the first window was published
     observations = stream_with_events(events=[])
     late = (zone_seen(1000, "enter", "door", "", 9), T0 / 1000 + 15.0)
-    published, rejected = run(make(), sorted([*observations, late], key=lambda pair: pair[1]))
+    published, rejected = feed(make(), sorted([*observations, late], key=lambda pair: pair[1]))
     tumbling, hopping = windows(published), windows(published, WindowKind.HOPPING)
     # Then the first tumbling window has no zones, the next one shows the person inside
     assert rejected == [] and "zones" not in tumbling[0].to_json()
@@ -145,7 +137,7 @@ def test_zone_events_read_ahead_of_the_results_still_count_in_their_windows():
     ahead = [(obs, T0 / 1000 + 0.5) for obs, _ in observations if isinstance(obs, ZoneSeen)]
     rest = [(obs, now + 1.0) for obs, now in observations if not isinstance(obs, ZoneSeen)]
     # When the results follow
-    published, rejected = run(make(), ahead + rest)
+    published, rejected = feed(make(), ahead + rest)
     # Then the windows count the events and the occupancy as if they had come in order
     tumbling = windows(published)
     assert rejected == []
@@ -161,12 +153,12 @@ def test_windows_closed_on_zone_events_alone_do_not_skew_occupancy_once_results_
     observations = stream_with_events()
     events = [(obs, T0 / 1000 + 0.5) for obs, _ in observations if isinstance(obs, ZoneSeen)]
     clock = [(Tick("cam1", T0 / 1000 + t), T0 / 1000 + t) for t in range(1, 20)]
-    early, _ = run(engine, events + clock)
+    early, _ = feed(engine, events + clock)
     assert windows(early)  # published with no result in them
     # When the results of the same 30 s follow, then the clock again
     rest = [(obs, now + 20.0) for obs, now in observations if isinstance(obs, ResultSeen)]
     rest += [(Tick("cam1", T0 / 1000 + t), T0 / 1000 + t) for t in range(51, 61)]
-    published, rejected = run(engine, rest)
+    published, rejected = feed(engine, rest)
     # Then the windows published from the results count events and occupancy as in order
     tumbling = windows(published)
     assert rejected == []
@@ -179,14 +171,14 @@ def test_occupancy_survives_a_stream_that_stops_and_comes_back():
     engine = make()
     first = stream_with_events(events=[(1000, "enter", "door", "", 1)])
     first += [(Tick("cam1", T0 / 1000 + t), T0 / 1000 + t) for t in range(41, 150, 5)]
-    run(engine, first)
+    feed(engine, first)
     # When it comes back with 20 s of results and somebody leaving
     back = 600_000
     again = [(ResultSeen("cam1", T0 + back + i * 100, 0.02, {}), (T0 + back + i * 100) / 1000 + 0.02)
              for i in range(200)]
     again.append((zone_seen(back + 12_000, "leave", "door", "", 1), (T0 + back + 12_000) / 1000 + 0.2))
     again += [(Tick("cam1", (T0 + back) / 1000 + t), (T0 + back) / 1000 + t) for t in range(21, 30)]
-    published, _ = run(engine, sorted(again, key=lambda pair: pair[1]))
+    published, _ = feed(engine, sorted(again, key=lambda pair: pair[1]))
     # Then the first window after the gap still counts the person inside, the next one the leave
     tumbling = windows(published)
     assert tumbling[back].to_json()["zones"] == {"door": INSIDE_ONE}
@@ -198,14 +190,14 @@ def test_restart_from_stored_state_gives_the_same_zone_counts():
     # Given the same observations processed in one go, and split by a restart
     rules = "busy: zone_enters(door) >= 2 for 0s\nfull: occupancy(door) >= 1 for 10s"
     observations = stream_with_events()
-    whole, _ = run(make(rules), observations)
+    whole, _ = feed(make(rules), observations)
     first = make(rules)
     cut = next(i for i, (o, _) in enumerate(observations) if isinstance(o, ZoneSeen) and o.kind == "leave")
-    head, _ = run(first, observations[: cut + 3])
+    head, _ = feed(first, observations[: cut + 3])
     # When the stores are recovered (serialised as a changelog would) into a new engine
     recovered = Stores(*(json.loads(json.dumps(copy.deepcopy(s))) for s in vars(first.stores).values()))
     second = Aggregator(WindowLayout(), Timing(), parse_rules(rules), recovered)
-    tail, _ = run(second, observations[cut + 3 :])
+    tail, _ = feed(second, observations[cut + 3 :])
     # Then the published stats and alerts are identical, and the alerts did fire
     assert [p.to_json() for p in head + tail] == [p.to_json() for p in whole]
     assert {p.rule.name for p in whole if not isinstance(p, WindowStats)} == {"busy", "full"}

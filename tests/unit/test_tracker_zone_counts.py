@@ -10,16 +10,16 @@ miscounts (supervision pull request #1540). The truth is computed from the paths
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import groupby, pairwise
 
 import pytest
 
 from framewire.core.records import Box, Detection
-from framewire.core.zones import Line, LineDirection, Point, Zone, contains, side
+from framewire.core.zones import Line, LineDirection, Point, Zone
 from framewire.tracker.tracking import StreamTracker
-from framewire.tracker.zoneevents import ZoneEvent, ZoneWatcher, bottom_centre
+from framewire.tracker.zoneevents import ZoneWatcher, bottom_centre
+from support.zones import counted, true_counts
 
 pytestmark = pytest.mark.unit
 
@@ -73,36 +73,10 @@ def steady(frame: int) -> Seen:
     return 0.0, 0.0, 0.9
 
 
-def true_counts(walkers: tuple[Walker, ...]) -> Counter[tuple[str, str]]:
-    """Counts of the known paths: a side change is a crossing (the lines span the picture)."""
-    counts: Counter[tuple[str, str]] = Counter()
-    for w in walkers:
-        path = [(k * FRAME_MS, w.point(k)) for k in range(FRAMES)]
-        for line in LINES:
-            counts.update((w.label, c) for c in true_crossings(line, [p for _, p in path]))
-        for zone in ZONES:
-            counts.update((w.label, c) for c in true_visits(zone, path))
-    return counts
-
-
-def true_crossings(line: Line, points: list[Point]) -> Iterator[str]:
-    sides = [s for s in ((side(line, p) > 0) - (side(line, p) < 0) for p in points) if s]
-    for before, after in pairwise(sides):
-        direction = LineDirection.LEFT_TO_RIGHT if after > 0 else LineDirection.RIGHT_TO_LEFT
-        if before != after and line.direction in (LineDirection.BOTH, direction):
-            yield f"cross {line.id} {direction.value}"
-
-
-def true_visits(zone: Zone, path: list[tuple[int, Point]]) -> Iterator[str]:
-    for inside, run in groupby(range(len(path)), key=lambda k: contains(zone, path[k][1])):
-        if inside:
-            frames = list(run)
-            yield f"enter {zone.id}"
-            if frames[-1] < len(path) - 1:
-                yield f"leave {zone.id}"  # a visit still open at the last frame has not left
-            stayed_ms = path[frames[-1]][0] - path[frames[0]][0]
-            if zone.dwell_s is not None and stayed_ms / 1000 >= zone.dwell_s:
-                yield f"dwell {zone.id}"
+def expected_counts(walkers: tuple[Walker, ...]) -> Counter[tuple[str, str]]:
+    """Counts of the known paths."""
+    paths = {w.label: [(k * FRAME_MS, w.point(k)) for k in range(FRAMES)] for w in walkers}
+    return true_counts(paths, LINES, ZONES)
 
 
 def measured_counts(noises: dict[str, Noise]) -> Counter[tuple[str, str]]:
@@ -119,10 +93,6 @@ def measured_counts(noises: dict[str, Noise]) -> Counter[tuple[str, str]]:
     return counts
 
 
-def counted(event: ZoneEvent) -> str:
-    return " ".join(filter(None, (event.kind.value, event.zone_or_line, event.direction)))
-
-
 def frames_near(walker: Walker, xs: tuple[float, ...], within: float) -> set[int]:
     """The frames whose known point is within ``within`` of one of the verticals ``xs``."""
     return {k for k in range(FRAMES) for x in xs if abs(walker.point(k)[0] - x) <= within}
@@ -131,7 +101,7 @@ def frames_near(walker: Walker, xs: tuple[float, ...], within: float) -> set[int
 def test_the_truth_has_every_kind_of_count() -> None:
     # Given the two known paths
     # When they are counted
-    truth = true_counts(WALKERS)
+    truth = expected_counts(WALKERS)
     # Then each crosses the middle its own way, only the cat the one-way line, and both
     # enter, dwell in and leave the lawn
     assert truth == Counter({
@@ -147,7 +117,7 @@ def test_steady_boxes_count_exactly() -> None:
     # When they are tracked and watched
     counts = measured_counts({})
     # Then the counts are the truth
-    assert counts == true_counts(WALKERS)
+    assert counts == expected_counts(WALKERS)
 
 
 def test_boxes_missing_around_the_line_and_the_zone_edges_count_exactly() -> None:
@@ -163,7 +133,7 @@ def test_boxes_missing_around_the_line_and_the_zone_edges_count_exactly() -> Non
     # When they are tracked and watched
     counts = measured_counts({"cat": missed_in(cat_gaps), "cup": missed_in(cup_gaps)})
     # Then the counts are the truth: a missed box neither leaves nor crosses twice
-    assert counts == true_counts(WALKERS)
+    assert counts == expected_counts(WALKERS)
 
 
 def test_scores_dipping_into_the_low_band_count_exactly() -> None:
@@ -177,7 +147,7 @@ def test_scores_dipping_into_the_low_band_count_exactly() -> None:
     # When they are tracked and watched
     counts = measured_counts({"cat": dipping, "cup": dipping})
     # Then the counts are the truth
-    assert counts == true_counts(WALKERS)
+    assert counts == expected_counts(WALKERS)
 
 
 def test_jitter_near_the_line_that_keeps_the_object_going_one_way_counts_exactly() -> None:
@@ -202,4 +172,4 @@ def test_jitter_near_the_line_that_keeps_the_object_going_one_way_counts_exactly
     # When they are tracked and watched
     counts = measured_counts({"cat": on_the_line_once, "cup": jitter})
     # Then the counts are the truth
-    assert counts == true_counts(WALKERS)
+    assert counts == expected_counts(WALKERS)
