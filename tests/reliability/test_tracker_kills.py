@@ -58,6 +58,20 @@ def reference(stream: str, frames: int, t0_ns: int) -> dict[int, list[tuple[int,
     return out
 
 
+def read_back(kafka: KafkaSettings, streams: list[str], frames: int,
+              timeout_s: float) -> tuple[list[TrackedResult], list[ZoneEvent]]:
+    """Every committed track of ``streams`` (until each frame has one, or ``timeout_s``) and
+    every committed zone event, both read until quiet so that late copies would show."""
+    reader = TopicReader(kafka, [kafka.topics.tracks(s) for s in streams], TrackedResult)
+    reader.read_until(lambda items: len(items) >= frames * len(streams), timeout_s)
+    reader.settle(2.0)
+    reader.close()
+    events = TopicReader(kafka, [kafka.topics.events], ZoneEvent)
+    events.settle(2.0)
+    events.close()
+    return reader.items, events.items
+
+
 def check_against_reference(kafka: KafkaSettings, streams: list[str], frames: int, t0_ns: int,
                             got: list[TrackedResult], events: list[ZoneEvent]) -> None:
     """Each result tracked once with an uninterrupted tracker's ids, and its events once."""
@@ -97,22 +111,16 @@ def test_streams_moving_between_trackers_keep_their_ids_and_events(
     first = tracker(kafka_settings, tmp_path / "a2.log", "mv-a")
     assert wait_until(lambda: taken_over(first) > 0, 60), first.log_digest()
     publisher.join(120)
-    reader = TopicReader(kafka_settings, [kafka_settings.topics.tracks(s) for s in streams], TrackedResult)
-    reader.read_until(lambda items: len(items) >= frames * len(streams), 120)
-    reader.settle(2.0)
-    reader.close()
-    events = TopicReader(kafka_settings, [kafka_settings.topics.events], ZoneEvent)
-    events.settle(2.0)
-    events.close()
+    got, events = read_back(kafka_settings, streams, frames, 120)
     codes = first.stop(), second.stop()
     # Then every result was tracked once with the ids of an uninterrupted tracker, and every
     # zone and line event was committed once, whichever stage owned the stream at the time
-    check_against_reference(kafka_settings, streams, frames, feed.t0_ns, reader.items, events.items)
+    check_against_reference(kafka_settings, streams, frames, feed.t0_ns, got, events)
     assert codes == (0, 0)
     # And the streams really moved: both stages were given streams, the second more than once
     assert taken_over(second) >= 2, second.log_digest()
     print(f"RELIABILITY tracker rebalances results={frames * len(streams)} "
-          f"events={sum(e.stream_id in streams for e in events.items)} ({machine()})")
+          f"events={sum(e.stream_id in streams for e in events)} ({machine()})")
 
 
 @pytest.mark.parametrize("kills", [3, pytest.param(20, marks=[pytest.mark.slow, pytest.mark.timeout(900)])])
@@ -146,16 +154,9 @@ def test_a_killed_tracker_loses_duplicates_and_renumbers_nothing(
         stage = tracker(kafka_settings, log)
     progress.close()
     publisher.join(600)
-    reader = TopicReader(kafka_settings, [kafka_settings.topics.tracks(s) for s in STREAMS], TrackedResult)
-    reader.read_until(lambda items: len(items) >= frames * len(STREAMS), 180)
-    reader.settle(2.0)
-    reader.close()
-    events = TopicReader(kafka_settings, [kafka_settings.topics.events], ZoneEvent)
-    events.settle(2.0)
-    events.close()
+    got, events = read_back(kafka_settings, STREAMS, frames, 180)
     code = stage.stop()
     # Then every result was tracked exactly once
-    got = reader.items
     for s in STREAMS:
         offsets = Counter(t.source_offset for t in got if t.stream_id == s)
         missing = [o for o in range(frames) if offsets[o] == 0]
@@ -172,7 +173,7 @@ def test_a_killed_tracker_loses_duplicates_and_renumbers_nothing(
     # And every zone and line event an uninterrupted run gives was committed, once
     for s in STREAMS:
         want = Counter(reference_events(s, frames, feed.t0_ns))
-        have = Counter(key_of(e) for e in events.items if e.stream_id == s)
+        have = Counter(key_of(e) for e in events if e.stream_id == s)
         assert len(want) >= 10 and max(have.values(), default=0) == 1, (s, have.most_common(3))
         assert have == want, (s, sorted((want - have).elements())[:5], sorted((have - want).elements())[:5])
     # And each object kept one id for the whole run (three objects, three ids per stream)
@@ -184,6 +185,6 @@ def test_a_killed_tracker_loses_duplicates_and_renumbers_nothing(
     resumed = [int(m) for m in re.findall(r"trk0\[0\]@(-?\d+)", stage.log_text())]
     assert len(resumed) >= kills + 1 and all(r > 0 for r in resumed[1:]), resumed
     print(f"RELIABILITY tracker kills={kills} results={frames * len(STREAMS)} "
-          f"events={sum(e.stream_id in STREAMS for e in events.items)} "
+          f"events={sum(e.stream_id in STREAMS for e in events)} "
           f"resumed_at_offsets={resumed[1:]} ({machine()})")
 
