@@ -268,6 +268,9 @@ class Run:
     def finish(self) -> dict[str, object]:
         """Stop the feed, read everything back, stop the workers; per-stream accounting."""
         sent = self.feed.stop()
+        if self.feed.deliveries.failures:
+            print(f"frames not delivered (left out of the accounting): "
+                  f"{self.feed.deliveries.failures[:5]}")
         results, drops = read_until_covered(self.kafka, sent, 60)
         self.probe.close()
         codes = {w: s.stop() for w, s in self.workers.items()}

@@ -26,6 +26,7 @@ from framewire.core.kafka import consumer_config, make_admin, make_producer
 from framewire.core.records import Box, Detection
 from framewire.models.api import ModelInfo, RawOutputs
 from framewire.v1.frame_pb2 import Frame
+from support.delivery import Deliveries, wait_for_leaders
 
 TINY_SIDE = 16
 M = TypeVar("M", bound=Message)
@@ -130,7 +131,10 @@ class FramePublisher:
         self._period = 1.0 / fps
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="test-frames", daemon=True)
-        self.sent = dict.fromkeys(streams, 0)
+        self.deliveries = Deliveries()
+        # Frames produced so far per stream (their sequence numbers); ``stop`` gives how
+        # many of them reached the broker.
+        self.produced = dict.fromkeys(streams, 0)
 
     def start(self) -> FramePublisher:
         self._thread.start()
@@ -141,14 +145,21 @@ class FramePublisher:
         return self._thread.is_alive()
 
     def stop(self) -> dict[str, int]:
-        """Stop, flush and return how many frames each stream got."""
+        """Stop, flush and return how many frames reached each stream's topic (their
+        offsets are 0..n-1; a frame whose delivery failed is not in the topic)."""
         self._stop.set()
         self._thread.join()
         return self.sent
 
+    @property
+    def sent(self) -> dict[str, int]:
+        topics = self._kafka.topics
+        return {s: self.deliveries.count(topics.frames(s)) for s in self._streams}
+
     def _run(self) -> None:
         producer = make_producer(self._kafka)
         topics = self._kafka.topics
+        wait_for_leaders(producer, [topics.frames(s) for s in self._streams])
         w, h = self._size
         # Streams are independent cameras: their frames are spread over the period, not sent
         # in one burst.
@@ -156,15 +167,16 @@ class FramePublisher:
         deadline = time.monotonic()
         while not self._stop.is_set():
             for s in self._streams:
-                value = frame_bytes(self._jpeg, s, self.sent[s], width=w, height=h)
-                producer.produce(topics.frames(s), value, s.encode())
-                self.sent[s] += 1
+                value = frame_bytes(self._jpeg, s, self.produced[s], width=w, height=h)
+                producer.produce(topics.frames(s), value, s.encode(),
+                                 on_delivery=self.deliveries.callback)
+                self.produced[s] += 1
                 producer.poll(0)
                 deadline += step
                 if self._stop.wait(max(0.0, deadline - time.monotonic())):
                     break
         if producer.flush(30) != 0:
-            raise RuntimeError("test frames were not all delivered")
+            self.deliveries.failures.append("frames still queued after 30 s")
 
 
 class TopicReader(Generic[M]):

@@ -14,6 +14,7 @@ from framewire.core.records import Box, Detection
 from framewire.v1.detection_pb2 import Box as BoxPb
 from framewire.v1.detection_pb2 import Detection as DetectionPb
 from framewire.v1.detection_pb2 import DetectionResult
+from support.delivery import Deliveries, wait_for_leaders
 
 FRAME_NS = 33_333_333  # 30 fps
 
@@ -83,16 +84,23 @@ class ResultFeed:
         self._producer = Producer(producer_config(kafka))
         self.t0_ns = time.time_ns()
         self.sent = 0
+        self.deliveries = Deliveries()
 
     def publish(self, frames: int, per_s: float) -> None:
+        """Publish frames ``sent..sent+frames-1`` of each stream; AssertionError if one did
+        not reach its topic (the checks take result i to be at offset i)."""
+        topics = self._kafka.topics
+        wait_for_leaders(self._producer, [topics.results(s) for s in self._streams])
         for _ in range(frames):
             for s in self._streams:
                 value = result_of(s, self.sent, self.t0_ns).SerializeToString()
-                self._producer.produce(self._kafka.topics.results(s), value, s)
+                self._producer.produce(topics.results(s), value, s,
+                                       on_delivery=self.deliveries.callback)
             self.sent += 1
             self._producer.poll(0)
             time.sleep(1.0 / per_s)
         self._producer.flush(30)
+        assert not self.deliveries.failures, self.deliveries.failures[:5]
 
     def publish_raw(self, stream: str, value: bytes) -> None:
         self._producer.produce(self._kafka.topics.results(stream), value, stream)
