@@ -5,6 +5,9 @@ same on the real broker; here each path is forced deterministically.)"""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 import time
 from typing import Any
@@ -15,6 +18,7 @@ from confluent_kafka import KafkaError, KafkaException
 from framewire.core.errors import KafkaUnavailableError
 from framewire.core.topics import Topics
 from framewire.inference import txn
+from framewire.inference.freeze import FreezeWatch
 from framewire.inference.txn import TransactionAborted, TxnPublisher
 
 pytestmark = pytest.mark.unit
@@ -192,3 +196,57 @@ def test_a_fence_inside_a_young_transaction_still_stops_the_worker() -> None:
     with pytest.raises(KafkaUnavailableError, match="another worker took over"):
         publish_one_offset(pub)
     assert pub.producer is fenced
+
+
+def test_a_worker_frozen_inside_its_transaction_stops_instead_of_fencing_its_successor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a transaction open past its timeout because the process stood still for 4 s
+    # (SIGSTOP, a paused VM), while a new worker with the same id may have started
+    fenced = ScriptedProducer(send_offsets=failure(KafkaError._FENCED, fatal=True))
+    spare = ScriptedProducer()
+    freeze = FreezeWatch()
+    freeze.note(104.5, 4.0)
+    pub = TxnPublisher(fenced, lambda: None, Topics("t."), worker_id="w", dlq_max_value_bytes=0,
+                       timeout_s=10, producer_factory=lambda: spare, transaction_timeout_s=5.0,
+                       freeze=freeze)
+    clock = iter([100.0, 106.0])
+    monkeypatch.setattr(txn.time, "monotonic", lambda: next(clock, 106.0))
+    # When the cycle is published and comes back fenced
+    with pytest.raises(KafkaUnavailableError, match=r"frozen for 4\.0 s"):
+        publish_one_offset(pub)
+    # Then no new producer registered under the id (it would fence the successor)
+    assert spare.calls == [] and pub.producer is fenced
+
+
+def test_a_stall_before_the_transaction_does_not_count() -> None:
+    # Given a stall that ended before the transaction began
+    freeze = FreezeWatch()
+    freeze.note(50.0, 9.0)
+    # Then the transaction opened at 100 s saw none
+    assert freeze.longest_since(100.0) == 0.0 and freeze.longest_since(40.0) == 9.0
+
+
+def test_the_watch_sees_the_process_stopped_and_continued() -> None:
+    # Given a process running a FreezeWatch
+    code = ("import sys, time\n"
+            "from framewire.inference.freeze import FreezeWatch\n"
+            "w = FreezeWatch().start(); print('ready', flush=True); sys.stdin.readline()\n"
+            "print(round(w.longest_since(0.0), 1), flush=True)\n")
+    child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdin is not None
+        assert child.stdout.readline().strip() == "ready"
+        # When it is stopped for 1.5 s and continued
+        child.send_signal(signal.SIGSTOP)
+        time.sleep(1.5)
+        child.send_signal(signal.SIGCONT)
+        time.sleep(0.3)
+        child.stdin.write("\n")
+        child.stdin.flush()
+        # Then it knows it stood still for about that long
+        assert 1.2 <= float(child.stdout.readline()) <= 3.0
+    finally:
+        child.kill()
+        child.wait()

@@ -29,6 +29,7 @@ from framewire.core.kafka import (
     make_producer,
     raise_if_incurable,
 )
+from framewire.inference.freeze import FreezeWatch
 from framewire.inference.scheduler import TP
 from framewire.inference.settings import GroupProtocol, InferenceSettings
 from framewire.inference.txn import TxnPublisher
@@ -50,12 +51,14 @@ class KafkaIO:
         self._admin = admin
         self._paused: set[TP] = set()
         self._ensured: set[str] = set()
+        self._freeze = FreezeWatch().start()
         self.publisher = TxnPublisher(
             producer, consumer.consumer_group_metadata, settings.kafka.topics,
             worker_id=settings.worker_id, dlq_max_value_bytes=settings.dlq_max_value_bytes,
             timeout_s=max(10.0, settings.kafka.connect_timeout_s),
             producer_factory=lambda: _transactional_producer(settings),
             transaction_timeout_s=settings.transaction_timeout_ms / 1000,
+            freeze=self._freeze,
         )
 
     @property
@@ -189,6 +192,7 @@ class KafkaIO:
             except KafkaException as exc:  # a fatal producer must not hide why we stopped
                 log.warning("producer not flushed at close: %s", exc)
             self.publisher.close()
+            self._freeze.stop()
 
 
 def leave_group(consumer: Consumer, timeout_s: float = _LEAVE_TIMEOUT_S) -> None:

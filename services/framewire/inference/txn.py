@@ -10,7 +10,9 @@ that cannot reach the broker, a fatal "invalid transaction state", or a
 issues 5456 and 5511). Each blocking call therefore runs with a hard deadline, and when a
 ``producer_factory`` is given the publisher replaces such a producer by a new one under
 the same transactional id (whose initialisation fences the old one and aborts its open
-transaction on the broker); the cycle is then reported aborted and read again.
+transaction on the broker); the cycle is then reported aborted and read again. Not after
+the process was frozen inside the transaction (``inference.freeze``): then the worker that
+took over its id meanwhile would be the one fenced, so the worker stops instead.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
 
 from framewire.core.errors import KafkaUnavailableError
 from framewire.core.topics import Topics
+from framewire.inference.freeze import FreezeWatch
 from framewire.inference.records import DropRange, Processed, Rejected
 from framewire.inference.scheduler import TP
 from framewire.inference.wire import dead_letter_value, drop_value
@@ -47,6 +50,9 @@ _COORDINATOR_NOT_READY = frozenset({
 _STUCK_GRACE_S = 1.0
 # How long a replaced producer keeps trying to register with the broker before giving up.
 _RESET_LIMIT_S = 120.0
+# A stall of the whole process this long inside a transaction means it was frozen, and
+# another worker may have taken over its id meanwhile (see inference.freeze).
+_FROZEN_S = 1.0
 # librdkafka errors meaning another instance with our transactional id took over.
 _FENCED = {KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH}
 
@@ -138,8 +144,10 @@ class TxnPublisher:
         *, worker_id: str, dlq_max_value_bytes: int, timeout_s: float,
         producer_factory: Callable[[], Producer] | None = None,
         transaction_timeout_s: float | None = None,
+        freeze: FreezeWatch | None = None,
     ) -> None:
         self._producer = producer
+        self._freeze = freeze
         # The broker aborts a transaction open this long and fences its producer epoch.
         self._txn_timeout_s = transaction_timeout_s
         self._opened = 0.0
@@ -240,9 +248,10 @@ class TxnPublisher:
     def _on_error(self, exc: KafkaException) -> None:
         error: KafkaError = exc.args[0]
         if error.code() in _FENCED and self._timed_out():
-            # Our own transaction outlived its timeout (a broker outage or a stall): the
-            # broker aborted it and bumped the epoch. No other worker is involved, so a new
-            # producer under our id carries on; the cycle is read again.
+            # Our own transaction outlived its timeout (a broker outage, a slow broker): the
+            # broker aborted it and bumped the epoch. No other worker is involved (unless
+            # this process was frozen: see _replace), so a new producer under our id carries
+            # on; the cycle is read again.
             self._replace(f"the broker aborted a transaction open past its timeout: {error}")
             raise TransactionAborted(str(error)) from None
         if error.code() in _FENCED:
@@ -278,6 +287,14 @@ class TxnPublisher:
         """
         if self._factory is None:
             raise KafkaUnavailableError(why)
+        frozen = self._freeze.longest_since(self._opened) if self._freeze else 0.0
+        if frozen >= _FROZEN_S:
+            # Frozen inside the transaction: a worker started meanwhile under our id may be
+            # the one running now, and a new producer would fence it. Stop instead.
+            raise KafkaUnavailableError(
+                f"{why}; but this process was frozen for {frozen:.1f} s inside the transaction, "
+                "so another worker may have taken over its id: stopping instead of fencing it"
+            )
         log.warning("replacing the transactional producer: %s", why)
         deadline = time.monotonic() + _RESET_LIMIT_S
         producer = self._factory()
