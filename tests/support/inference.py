@@ -145,8 +145,10 @@ class FramePublisher:
         return self._thread.is_alive()
 
     def stop(self) -> dict[str, int]:
-        """Stop, flush and return how many frames reached each stream's topic (their
-        offsets are 0..n-1; a frame whose delivery failed is not in the topic)."""
+        """Stop, flush and return how many frames each stream's topic holds (offsets
+        0..n-1), read from the broker: delivery reports are not enough. A retried first
+        message of a new partition was seen reported delivered ("already written",
+        no offset) while the partition never held it."""
         self._stop.set()
         self._thread.join()
         return self.sent
@@ -154,7 +156,19 @@ class FramePublisher:
     @property
     def sent(self) -> dict[str, int]:
         topics = self._kafka.topics
-        return {s: self.deliveries.count(topics.frames(s)) for s in self._streams}
+        consumer = Consumer(consumer_config(self._kafka, f"feed-ends-{time.time_ns()}"))
+        try:
+            ends = {s: consumer.get_watermark_offsets(TopicPartition(topics.frames(s), 0),
+                                                      timeout=10)
+                    for s in self._streams}
+        finally:
+            consumer.close()
+        for s, (low, high) in ends.items():
+            delivered = self.deliveries.count(topics.frames(s))
+            if (low, high) != (0, delivered):
+                print(f"frames of {s}: {delivered} reported delivered, the topic holds "
+                      f"offsets {low}..{high - 1}")
+        return {s: high for s, (_, high) in ends.items()}
 
     def _run(self) -> None:
         producer = make_producer(self._kafka)
