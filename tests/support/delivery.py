@@ -45,15 +45,10 @@ class Deliveries:
             log.warning("test message not delivered to %s: %s", topic, err)
 
     def count(self, topic: str) -> int:
-        """How many messages reached ``topic``; their offsets must be 0..count-1."""
+        """How many messages were reported delivered to ``topic`` (with or without an
+        offset); a diagnostic beside what the topic itself holds."""
         with self._lock:
-            offsets = sorted(self.offsets.get(topic, []))
-            n = len(offsets) + self.unknown.get(topic, 0)
-        if len(set(offsets)) != len(offsets) or (offsets and not 0 <= offsets[0] <= offsets[-1] < n):
-            raise AssertionError(f"{topic}: {n} delivered, at offsets {offsets[:5]}...{offsets[-5:]}"
-                                 f" (not 0..{n - 1})")
-        return n
-
+            return len(self.offsets.get(topic, [])) + self.unknown.get(topic, 0)
 
 def wait_for_leaders(client: Any, topics: Iterable[str], timeout_s: float = 30.0) -> None:
     """Block until the client's metadata shows a leader for partition 0 of each topic, so

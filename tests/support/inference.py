@@ -135,6 +135,7 @@ class FramePublisher:
         # Frames produced so far per stream (their sequence numbers); ``stop`` gives how
         # many of them reached the broker.
         self.produced = dict.fromkeys(streams, 0)
+        self._starts: dict[str, int] = {}
 
     def start(self) -> FramePublisher:
         self._thread.start()
@@ -155,25 +156,31 @@ class FramePublisher:
 
     @property
     def sent(self) -> dict[str, int]:
+        """Frames this feed added to each stream's topic: its end offset now, less the end
+        offset when the feed started."""
+        ends = self._ends()
+        for s, end in ends.items():
+            added = end - self._starts.get(s, 0)
+            delivered = self.deliveries.count(self._kafka.topics.frames(s))
+            if added != delivered:
+                print(f"frames of {s}: {delivered} reported delivered, {added} in the topic")
+        return {s: end - self._starts.get(s, 0) for s, end in ends.items()}
+
+    def _ends(self) -> dict[str, int]:
         topics = self._kafka.topics
         consumer = Consumer(consumer_config(self._kafka, f"feed-ends-{time.time_ns()}"))
         try:
-            ends = {s: consumer.get_watermark_offsets(TopicPartition(topics.frames(s), 0),
-                                                      timeout=10)
+            return {s: int(consumer.get_watermark_offsets(
+                        TopicPartition(topics.frames(s), 0), timeout=10)[1])
                     for s in self._streams}
         finally:
             consumer.close()
-        for s, (low, high) in ends.items():
-            delivered = self.deliveries.count(topics.frames(s))
-            if (low, high) != (0, delivered):
-                print(f"frames of {s}: {delivered} reported delivered, the topic holds "
-                      f"offsets {low}..{high - 1}")
-        return {s: high for s, (_, high) in ends.items()}
 
     def _run(self) -> None:
         producer = make_producer(self._kafka)
         topics = self._kafka.topics
         wait_for_leaders(producer, [topics.frames(s) for s in self._streams])
+        self._starts = self._ends()
         w, h = self._size
         # Streams are independent cameras: their frames are spread over the period, not sent
         # in one burst.

@@ -36,21 +36,6 @@ def test_failed_deliveries_are_not_counted_as_sent() -> None:
     assert d.failures == ["fw.frames.a: Broker: Not leader for partition"] * 2
 
 
-def test_a_gap_in_the_delivered_offsets_is_an_error() -> None:
-    # Given deliveries at offsets 0, 1 and 3 (offset 2 went to another producer)
-    d = Deliveries()
-    for offset in (0, 1, 3):
-        d.callback(None, Msg("t", offset))
-    # When counted, then the count refuses to stand for offsets 0..n-1
-    # (and a copy at offset 1 would not be a new frame either)
-    with pytest.raises(AssertionError, match=r"not 0\.\.2"):
-        d.count("t")
-    d.callback(None, Msg("u", 0))
-    d.callback(None, Msg("u", 0))
-    with pytest.raises(AssertionError):
-        d.count("u")
-
-
 def test_a_delivery_without_an_offset_counts_and_does_not_raise() -> None:
     # Given a retried batch the broker had already written: delivered, offset unknown
     d = Deliveries()
