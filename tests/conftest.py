@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,12 +49,39 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield bootstrap
     if broker is not None:
         broker.stop()
+    else:
+        _delete_test_topics(bootstrap)
+
+
+# Topic prefixes handed out by ``kafka_settings`` in this session.
+_PREFIXES: list[str] = []
 
 
 @pytest.fixture
 def kafka_settings(kafka_bootstrap: str) -> KafkaSettings:
     """Settings for the test broker with a topic prefix no other test uses."""
-    return KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=f"t{uuid.uuid4().hex[:10]}.")
+    prefix = f"t{uuid.uuid4().hex[:10]}."
+    _PREFIXES.append(prefix)
+    return KafkaSettings(bootstrap=kafka_bootstrap, topic_prefix=prefix)
+
+
+def _delete_test_topics(bootstrap: str) -> None:
+    """Delete this session's test topics from a broker that outlives it: a developer's
+    broker that kept every run's topics (thousands of partitions) took minutes to start."""
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient
+
+    if not _PREFIXES:
+        return
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    prefixes = tuple(_PREFIXES)
+    try:
+        names = [t for t in admin.list_topics(timeout=10).topics if t.startswith(prefixes)]
+        for i in range(0, len(names), 200):
+            for future in admin.delete_topics(names[i:i + 200], operation_timeout=30).values():
+                future.result()
+    except KafkaException as exc:  # the tests' outcome stands; the topics stay
+        warnings.warn(f"test topics left on {bootstrap}: {exc}", stacklevel=1)
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +106,7 @@ def secure_kafka(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str)
         tmp_path_factory.mktemp("secure-broker"), ports[0], ports[1], ports[2], "framewire-svc", password
     )
     try:
-        broker.start(timeout_s=120)
+        broker.start()
     except FramewireError as exc:
         _broker_unavailable(f"secure broker: {exc}")
     yield endpoint

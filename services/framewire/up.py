@@ -52,7 +52,10 @@ def run(args: argparse.Namespace) -> int:
     if not 1 <= args.streams <= 4:
         raise FramewireError("--streams must be between 1 and 4")
     env = dict(os.environ)
-    env.setdefault("FW_KAFKA_BOOTSTRAP", _start_broker())
+    # A broker given by FW_KAFKA_BOOTSTRAP is used as it is; only without one is the
+    # local broker started.
+    if not env.get("FW_KAFKA_BOOTSTRAP"):
+        env["FW_KAFKA_BOOTSTRAP"] = _start_broker()
     samples = _prepare_samples()[: args.streams]
     _fetch_models()
     streams = {f"sample-{i + 1}": path for i, path in enumerate(samples)}

@@ -185,6 +185,9 @@ def test_zone_events_are_listed_newest_first_and_counted_per_zone_and_line(
     publisher.spec(STREAM)
     publisher.frame(STREAM, 0, "astronaut")
     publisher.flush()
+    # (the dashboard reads the spec from the registry topic: zones are for streams it knows)
+    page.goto(dashboard.url)
+    expect(page.locator(TILE)).to_have_count(1)
     with api(dashboard) as c:
         assert c.put(f"/api/streams/{STREAM}/zones", json={"zones": [BENCH], "lines": [GATE]}
                      ).status_code == 200

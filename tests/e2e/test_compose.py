@@ -5,7 +5,9 @@ rules loaded."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -220,6 +222,50 @@ def test_two_workers_split_the_partitions(stack: Stack) -> None:
     held = wait_for("two workers each holding their own frames partitions", split, 120, every_s=2)
     assert len(held) == 2
     # And results keep flowing for every stream
+    detections_per_stream(stack, 120)
+
+
+def processes(container: str) -> list[tuple[int, int, str]]:
+    """(host pid, parent pid, command line) of each process in ``container``."""
+    out = dockerkit.docker("top", container, "-eo", "pid,ppid,args").stdout.splitlines()[1:]
+    return [(int(pid), int(ppid), args) for pid, ppid, args in (line.split(None, 2) for line in out)]
+
+
+def worker_process(container: str) -> tuple[int, int] | None:
+    """(supervisor pid, worker pid) of the supervised inference in ``container``."""
+    procs = {pid: ppid for pid, ppid, args in processes(container) if "inference" in args}
+    parents = set(procs.values())
+    # The worker is the process with a parent among them (docker-init's child is the
+    # supervisor) and no child of its own.
+    workers = [(ppid, pid) for pid, ppid in procs.items() if ppid in procs and pid not in parents]
+    return workers[0] if len(workers) == 1 else None
+
+
+def test_a_killed_worker_is_forked_again_inside_its_container(stack: Stack) -> None:
+    # Given a supervised inference container (the compose default) doing its work
+    container = stack.compose.containers("inference")[0]
+    started = dockerkit.docker("inspect", "-f", "{{.State.StartedAt}}", container).stdout
+    supervisor, worker = wait_for("the worker under its supervisor",
+                                  lambda: worker_process(container), 60)
+    # When the worker process is killed (what the OOM killer does to the biggest process)
+    os.kill(worker, signal.SIGKILL)
+    # Then the supervisor forks a new worker, in the same container, which was not restarted
+    def replaced() -> bool:
+        # (until the fork, the supervisor itself is the innermost process)
+        now = worker_process(container)
+        return now is not None and now[0] == supervisor and now[1] != worker
+
+    wait_for("a new worker under the same supervisor", replaced, 60)
+    assert dockerkit.docker("inspect", "-f", "{{.State.StartedAt}}", container).stdout == started
+    # And its metrics say so, and results keep flowing for every stream
+    ip = dockerkit.container_ip(container)
+
+    def restarts() -> str | None:
+        status, body = http_get(f"http://{ip}:9400/metrics")
+        found = re.search(r"^framewire_inference_supervisor_restarts (\S+)$", body.decode(), re.M)
+        return found.group(1) if status == 200 and found else None
+
+    assert float(wait_for("the restarted worker's metrics", restarts, 120, every_s=2)) == 1.0
     detections_per_stream(stack, 120)
 
 

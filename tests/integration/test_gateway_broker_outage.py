@@ -11,9 +11,7 @@ import uuid
 
 import pytest
 
-from framewire.broker.local import LocalBroker
 from framewire.core.config import KafkaSettings
-from framewire.core.errors import FramewireError
 from framewire.gateway.counters import DropReason
 from framewire.gateway.settings import AssignmentMode, GatewaySettings
 from framewire.samples import make_samples
@@ -21,7 +19,6 @@ from framewire.v1.ops_pb2 import DropRecord
 from support.gateway import (
     GatewayThread,
     TopicReader,
-    free_port,
     read_topic,
     spec,
     wait_until,
@@ -41,20 +38,6 @@ def rss_mib() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return 0.0
-
-
-@pytest.fixture
-def own_broker(tmp_path):
-    # A short broker session lets the restarted broker take its partitions back quickly.
-    broker = LocalBroker(tmp_path / "broker", port=free_port(), controller_port=free_port(),
-                         extra_config={"broker.session.timeout.ms": "2000",
-                                       "broker.heartbeat.interval.ms": "500"})
-    try:
-        broker.start()
-    except FramewireError as exc:
-        pytest.fail(f"a private broker is needed for the outage test: {exc}")
-    yield broker
-    broker.kill()  # nothing in it is needed afterwards
 
 
 def test_broker_outage_drops_are_bounded_and_counted_then_publishing_resumes(own_broker, tmp_path):

@@ -126,6 +126,10 @@ def test_health_readiness_and_metrics_are_served(
     assert "framewire_inference_capture_to_result_seconds_bucket" in metrics.text
     assert 'framewire_inference_transactions_total{outcome="committed"}' in metrics.text
     assert lag in metrics.text
+    # And the time per frame that sizes the catch-up window was measured
+    [cost] = [float(line.split()[1]) for line in metrics.text.splitlines()
+              if line.startswith("framewire_inference_frame_cost_seconds ")]
+    assert 0 < cost < 1
 
 
 def _valid(seq: int) -> Frame:

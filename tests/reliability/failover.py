@@ -265,6 +265,16 @@ class Run:
         found = [self.probe.wait_first_after(s, since_ns, timeout_s) for s in STREAMS]
         return max(f if f is not None else float("inf") for f in found)
 
+    def mark(self) -> tuple[int, dict[str, int]]:
+        """Now, and the frames sent so far per stream: where ``stale_fractions`` counts from."""
+        return time.time_ns(), dict(self.feed.produced)
+
+    def stale_fractions(self, mark: tuple[int, dict[str, int]]) -> dict[str, float]:
+        """Per stream, the frames dropped as stale since ``mark`` over the frames sent since."""
+        since_ns, sent = mark
+        return {s: round(self.probe.stale_since(s, since_ns)
+                         / max(1, self.feed.produced[s] - sent[s]), 3) for s in STREAMS}
+
     def finish(self) -> dict[str, object]:
         """Stop the feed, read everything back, stop the workers; per-stream accounting."""
         sent = self.feed.stop()

@@ -58,6 +58,7 @@ def test_sigkilled_and_restarted_worker_resumes_its_stream(
     try:
         assert run.probe.wait_all_flowing(90), "streams never detected"
         time.sleep(2.0)  # (let the group settle)
+        warmed_up = run.mark()
         # When one worker is SIGKILLed and restarted at once every few seconds, in turn
         resumes, joins, restarted = [], [], []
         for k in range(kills):
@@ -72,11 +73,13 @@ def test_sigkilled_and_restarted_worker_resumes_its_stream(
             joins.append(join_to_assignment_s(text) or float("inf"))
             restarted.append((group_events(text) or [(float("inf"), "")])[0][0] - killed_ns / 1e9)
             time.sleep(max(0.0, every_s - (time.time_ns() - killed_ns) / 1e9))
+        stale = run.stale_fractions(warmed_up)
         outcome = run.finish()
     finally:
         run.close()
     print(f"RELIABILITY failover restart: kills={kills} every_s={every_s} "
           f"kill_to_result_s={_rounded(resumes)} kill_to_subscribed_s={_rounded(restarted)} "
+          f"stale_fraction_after_warmup={stale} "
           f"join_to_assignment_s={_rounded(joins)} {summary(outcome)} ({machine()})")
     # Then every frame has one result or one drop record, never both, never twice
     check_accounting(outcome)
@@ -123,7 +126,7 @@ def test_partitions_of_a_worker_gone_for_good_move_to_the_survivor(
     assert outcome["codes"] == {"b": 0}, outcome["codes"]
 
 
-def test_sigterm_in_a_rolling_restart_hands_over_without_stale_frames(
+def test_sigterm_in_a_rolling_restart_hands_over_at_once_and_every_frame_is_accounted_for(
     kafka_settings: KafkaSettings, tmp_path: Path
 ) -> None:
     # Given two workers sharing two streams

@@ -27,11 +27,11 @@ import pytest
 
 from framewire.broker.local import LocalBroker
 from framewire.core.config import KafkaSettings
-from framewire.core.errors import FramewireError
 from framewire.samples import make_samples
 from framewire.v1.ops_pb2 import DropRecord
 from reliability.procs import Service, free_port, kafka_env, wait_until
 from reliability.watch import PipelineWatch
+from support.broker import start_private_broker
 from support.gateway import spec, write_specs
 from support.inference import coverage, create_streams, read_until_covered
 
@@ -77,7 +77,7 @@ def service_envs(kafka: KafkaSettings, tmp: Path) -> dict[str, dict[str, str]]:
     base = {**kafka_env(kafka), "FW_KAFKA_CONNECT_TIMEOUT_S": "5"}
     return {
         "gateway": {**base, "FW_GATEWAY_ASSIGNMENT": "all", "FW_GATEWAY_METRICS_PORT": "0",
-                    "FW_GATEWAY_STATUS_INTERVAL_S": "1", "FW_GATEWAY_DELIVERY_TIMEOUT_MS": "4000",
+                    "FW_GATEWAY_STATUS_INTERVAL_S": "1",
                     "FW_GATEWAY_MEDIA_ROOTS": str(tmp)},
         "inference": {**base, "FW_INFERENCE_MODEL": MODEL, "FW_INFERENCE_HTTP_PORT": "-1",
                       "FW_INFERENCE_WORKER_ID": "soak", "FW_INFERENCE_METADATA_REFRESH_MS": "1000",
@@ -99,14 +99,7 @@ def service_envs(kafka: KafkaSettings, tmp: Path) -> dict[str, dict[str, str]]:
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
     tmp = tmp_path_factory.mktemp("pipeline")
-    # A short broker session lets the restarted broker take its partitions back quickly.
-    broker = LocalBroker(tmp / "broker", port=free_port(), controller_port=free_port(),
-                         extra_config={"broker.session.timeout.ms": "2000",
-                                       "broker.heartbeat.interval.ms": "500"})
-    try:
-        broker.start()
-    except FramewireError as exc:
-        pytest.fail(f"a private broker is needed for the pipeline tests: {exc}")
+    broker = start_private_broker(tmp / "broker", "for the pipeline tests")
     kafka = KafkaSettings(bootstrap=broker.bootstrap, topic_prefix=f"p{uuid.uuid4().hex[:8]}.")
     clip = make_samples(tmp / "media", width=320, height=240, fps=FPS, seconds=4.0, names=("coffee",))[0]
     create_streams(kafka, STREAMS)

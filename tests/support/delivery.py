@@ -1,10 +1,9 @@
-"""Delivery reports of a test's producer: what reached the broker, at which offsets.
+"""What a test's producer got into its topics.
 
 A producer's ``flush`` returning 0 says only that its queue is empty, not that every
-message got there: a message can fail (seen once in a loaded run: the first four frames
-of a stream just created never reached its partition, so the stream's offsets ran four
-short of the frames counted as sent, and the accounting missed "the last four frames").
-A test that counts what it sent counts what ``Deliveries`` saw delivered instead.
+message got there, and even a delivery report can be wrong for the first messages of a
+partition created a moment ago (see ``end_offsets``). A feed therefore counts what the
+topic holds and keeps the delivery reports (``Deliveries``) as a diagnostic beside it.
 """
 
 from __future__ import annotations
@@ -15,6 +14,11 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
+
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+from framewire.core.config import KafkaSettings
+from framewire.core.kafka import consumer_config
 
 log = logging.getLogger(__name__)
 
@@ -50,18 +54,33 @@ class Deliveries:
         with self._lock:
             return len(self.offsets.get(topic, [])) + self.unknown.get(topic, 0)
 
-def wait_for_leaders(client: Any, topics: Iterable[str], timeout_s: float = 30.0) -> None:
-    """Block until the client's metadata shows a leader for partition 0 of each topic, so
-    the first messages of a topic created a moment ago are not the ones that fail."""
-    wanted = set(topics)
+
+def end_offsets(kafka: KafkaSettings, topics: Iterable[str], timeout_s: float = 30.0) -> dict[str, int]:
+    """End offset of partition 0 of each topic, once its leader answers for it.
+
+    Called before a feed's first message to topics created a moment ago. The broker lists
+    a new partition's leader before that leader serves it: a produce in between fails with
+    "not leader" and is retried, and a later message of the same idempotent producer can
+    reach the partition first (the broker takes any first sequence from a producer it does
+    not know yet). librdkafka then reported the first frames delivered, or four of them
+    failed, and the partition never held them. A ListOffsets answer means the leader serves
+    the partition, so the feed starts only after one.
+    """
+    wanted = list(dict.fromkeys(topics))
+    ends: dict[str, int] = {}
+    consumer = Consumer(consumer_config(kafka, f"feed-ends-{time.time_ns()}"))
     deadline = time.monotonic() + timeout_s
-    while wanted:
-        for topic in list(wanted):
-            meta = client.list_topics(topic, timeout=5).topics.get(topic)
-            part = meta.partitions.get(0) if meta is not None and meta.error is None else None
-            if part is not None and part.leader >= 0 and part.error is None:
-                wanted.discard(topic)
-        if wanted and time.monotonic() > deadline:
-            raise AssertionError(f"no leader for {sorted(wanted)} after {timeout_s:.0f}s")
-        if wanted:
-            time.sleep(0.1)
+    try:
+        while len(ends) < len(wanted):
+            for topic in [t for t in wanted if t not in ends]:
+                try:
+                    ends[topic] = int(consumer.get_watermark_offsets(
+                        TopicPartition(topic, 0), timeout=5)[1])
+                except KafkaException as exc:
+                    if time.monotonic() > deadline:
+                        raise AssertionError(f"{topic}[0] not served after {timeout_s:.0f}s: {exc}") from None
+            if len(ends) < len(wanted):
+                time.sleep(0.1)
+    finally:
+        consumer.close()
+    return ends

@@ -26,7 +26,7 @@ from framewire.core.kafka import consumer_config, make_admin, make_producer
 from framewire.core.records import Box, Detection
 from framewire.models.api import ModelInfo, RawOutputs
 from framewire.v1.frame_pb2 import Frame
-from support.delivery import Deliveries, wait_for_leaders
+from support.delivery import Deliveries, end_offsets
 
 TINY_SIDE = 16
 M = TypeVar("M", bound=Message)
@@ -168,19 +168,13 @@ class FramePublisher:
 
     def _ends(self) -> dict[str, int]:
         topics = self._kafka.topics
-        consumer = Consumer(consumer_config(self._kafka, f"feed-ends-{time.time_ns()}"))
-        try:
-            return {s: int(consumer.get_watermark_offsets(
-                        TopicPartition(topics.frames(s), 0), timeout=10)[1])
-                    for s in self._streams}
-        finally:
-            consumer.close()
+        ends = end_offsets(self._kafka, [topics.frames(s) for s in self._streams])
+        return {s: ends[topics.frames(s)] for s in self._streams}
 
     def _run(self) -> None:
         producer = make_producer(self._kafka)
         topics = self._kafka.topics
-        wait_for_leaders(producer, [topics.frames(s) for s in self._streams])
-        self._starts = self._ends()
+        self._starts = self._ends()  # also waits until each partition is served
         w, h = self._size
         # Streams are independent cameras: their frames are spread over the period, not sent
         # in one burst.

@@ -14,7 +14,7 @@ from framewire.core.records import Box, Detection
 from framewire.v1.detection_pb2 import Box as BoxPb
 from framewire.v1.detection_pb2 import Detection as DetectionPb
 from framewire.v1.detection_pb2 import DetectionResult
-from support.delivery import Deliveries, wait_for_leaders
+from support.delivery import Deliveries, end_offsets
 
 FRAME_NS = 33_333_333  # 30 fps
 
@@ -90,7 +90,7 @@ class ResultFeed:
         """Publish frames ``sent..sent+frames-1`` of each stream; AssertionError if one did
         not reach its topic (the checks take result i to be at offset i)."""
         topics = self._kafka.topics
-        wait_for_leaders(self._producer, [topics.results(s) for s in self._streams])
+        end_offsets(self._kafka, [topics.results(s) for s in self._streams])
         for _ in range(frames):
             for s in self._streams:
                 value = result_of(s, self.sent, self.t0_ns).SerializeToString()

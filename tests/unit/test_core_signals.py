@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-from collections.abc import Iterator
 
 import pytest
 
@@ -13,14 +12,6 @@ from framewire.core.config import options_given
 from framewire.core.signals import stop_on_signals
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture
-def handlers_restored() -> Iterator[None]:
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    yield
-    for signum, handler in saved.items():
-        signal.signal(signum, handler)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])

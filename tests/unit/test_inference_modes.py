@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from framewire.inference.settings import EngineMode, InferenceSettings
-from framewire.models.perframe.modes import ModeController, ModePolicy
+from framewire.models.perframe.modes import ModalDetector, ModeController, ModePolicy
 
 pytestmark = pytest.mark.unit
 
@@ -123,3 +123,35 @@ def test_the_mode_comes_from_settings_a_legacy_hint_winning(
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     assert InferenceSettings().effective_mode is expected
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * 4096 / 2**20
+
+
+def test_the_throughput_copy_is_warm_before_it_serves_so_memory_does_not_jump_at_the_switch(
+) -> None:
+    # Given the zoo model loaded for adaptive mode, its latency copy already in use
+    import numpy as np
+    import skimage.data
+
+    from framewire.models.perframe.loading import load_model
+
+    modal = load_model(InferenceSettings(model="ssd-mobilenet-v2-oidv4",
+                                         engine_mode=EngineMode.ADAPTIVE))
+    assert isinstance(modal, ModalDetector) and modal.wait_ready(120)
+    photo = np.ascontiguousarray(skimage.data.astronaut()[::2, ::2, ::-1])
+    for _ in range(10):
+        modal.for_mode(EngineMode.LATENCY).detect(photo)
+    before = _rss_mib()
+    # When the load switches the worker to throughput and every request serves a frame
+    throughput = modal.for_mode(EngineMode.THROUGHPUT)
+    assert throughput is modal.throughput
+    batch = throughput.preprocess(photo)
+    for _ in range(20):
+        throughput.infer_async(batch, lambda outputs, userdata: None, None)
+    throughput.wait_all()
+    # Then the worker's memory stays where it was (unwarmed, the requests' first inferences
+    # allocated about 10 MiB)
+    assert _rss_mib() - before < 4.0

@@ -57,6 +57,11 @@ logger.server.level = INFO
 """
 
 READY_LINE = "Kafka Server started"
+# A broker with thousands of partitions, or one recovering from an unclean stop, writes log
+# lines for minutes before it serves: wait while it makes progress, and give up only when
+# its log has been silent this long, or at the ceiling.
+STALL_S = 90.0
+CEILING_S = 900.0
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
@@ -79,9 +84,14 @@ class LocalBroker:
 
     @classmethod
     def default(cls) -> LocalBroker:
-        """The developer's broker: ``$FW_HOME/broker``, port from ``FW_KAFKA_PORT``."""
+        """The developer's broker, called by ``framewire kafka`` and ``framewire up``.
+
+        Its directory is ``FW_KAFKA_HOME`` (default ``$FW_HOME/broker``), its port
+        ``FW_KAFKA_PORT`` (default 9092) and the controller's the next one.
+        """
         port = int(os.environ.get("FW_KAFKA_PORT", "9092"))
-        return cls(cache_root() / "broker", port=port, controller_port=port + 1)
+        home = os.environ.get("FW_KAFKA_HOME")
+        return cls(Path(home) if home else cache_root() / "broker", port=port, controller_port=port + 1)
 
     @property
     def bootstrap(self) -> str:
@@ -175,8 +185,12 @@ class LocalBroker:
         if proc.returncode != 0:
             raise BrokerError(f"formatting KRaft storage failed: {proc.stderr.strip()[-800:]}")
 
-    def start(self, timeout_s: float = 90.0) -> float:
-        """Format storage if new, start the broker and wait until it serves; return seconds."""
+    def start(self, stall_s: float = STALL_S, ceiling_s: float = CEILING_S) -> float:
+        """Format storage if new, start the broker and wait until it serves; return seconds.
+
+        It fails when the broker exits, when its log is silent for ``stall_s`` or when
+        ``ceiling_s`` have passed, and then stops the broker.
+        """
         if self.running():
             return 0.0
         for port in (self.port, self.controller_port):
@@ -202,26 +216,43 @@ class LocalBroker:
                 cwd=self.home,
             )
         self.pid_file.write_text(str(proc.pid))
-        self._wait_ready(proc, started, timeout_s)
+        self._wait_ready(proc, started, stall_s, ceiling_s)
         return time.monotonic() - started
 
-    def _wait_ready(self, proc: subprocess.Popen[bytes], started: float, timeout_s: float) -> None:
-        offset = self.log_file.stat().st_size if self.log_file.exists() else 0
-        offset = max(0, offset - 200_000)
-        while time.monotonic() - started < timeout_s:
+    def _wait_ready(
+        self, proc: subprocess.Popen[bytes], started: float, stall_s: float, ceiling_s: float
+    ) -> None:
+        position = max(0, (self.log_file.stat().st_size if self.log_file.exists() else 0) - 200_000)
+        seen_ready, last_progress, reported = False, time.monotonic(), started
+        while True:
+            now = time.monotonic()
             if proc.poll() is not None:
                 self.pid_file.unlink(missing_ok=True)
                 raise BrokerError(f"broker exited with {proc.returncode}:\n{self._log_tail()}")
-            if READY_LINE in self._log_since(offset) and port_in_use(self.port):
+            fresh, position = self._read_from(position)
+            if fresh:
+                last_progress = now
+                seen_ready = seen_ready or READY_LINE in fresh
+            if seen_ready and port_in_use(self.port):
                 return
+            if now - last_progress > stall_s or now - started > ceiling_s:
+                break
+            if now - reported > 30:
+                log.info("broker still starting after %.0fs (loading its logs)", now - started)
+                reported = now
             time.sleep(0.2)
         self.stop()
-        raise BrokerError(f"broker not ready after {timeout_s:.0f}s:\n{self._log_tail()}")
+        waited = time.monotonic() - started
+        why = f"its log silent for {stall_s:g}s" if waited < ceiling_s else "the ceiling reached"
+        raise BrokerError(f"broker not ready after {waited:.0f}s ({why}):\n{self._log_tail()}")
 
-    def _log_since(self, offset: int) -> str:
+    def _read_from(self, position: int) -> tuple[str, int]:
+        """The log's whole lines written since ``position``, and the position after them."""
         with open(self.log_file, "rb") as fh:
-            fh.seek(offset)
-            return fh.read().decode("utf-8", "replace")
+            fh.seek(position)
+            chunk = fh.read()
+        end = chunk.rfind(b"\n") + 1
+        return chunk[:end].decode("utf-8", "replace"), position + end
 
     def _log_tail(self, lines: int = 20) -> str:
         try:

@@ -61,6 +61,11 @@ class KafkaUnavailableError(FramewireError):
     """The broker could not be reached or refused us (network, auth, TLS)."""
 
 
+class MembershipLostError(KafkaUnavailableError):
+    """The consumer group fenced this member (a fatal consumer error, e.g. a static member
+    replaced under its own instance id after a broker outage); a new process may join."""
+
+
 class BrokerError(FramewireError):
     """The local development broker could not be resolved, started or stopped."""
 

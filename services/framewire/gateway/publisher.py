@@ -3,7 +3,8 @@
 Frames go through a producer whose queue is bounded (``producer_buffer_*``): when it is
 full because the broker is slow or down, ``produce`` raises BufferError and the frame is
 dropped with reason BACKPRESSURE, so the encoder never blocks. Frames not acknowledged
-within ``delivery_timeout_ms`` are dropped with reason DELIVERY_FAILED. Status and drop
+within ``delivery_timeout_ms`` (minutes: a short one lets the idempotent producer write
+frames twice, see ``GatewaySettings``) are dropped with reason DELIVERY_FAILED. Status and drop
 records use a second, small producer so they still flow while frames back up.
 """
 

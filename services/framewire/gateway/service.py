@@ -195,6 +195,10 @@ class Gateway:
     def _prepare(self, stream_id: str, floor: int) -> int:
         """Runs on a stream's thread: create its topics, return its next sequence number."""
         ensure_topics(self._admin, stream_topics(self.topics, stream_id, self.policy))
+        # Before the stream's first frame: this lookup fails (and the runner retries) until
+        # the partition's leader serves it. A produce to a partition listed but not yet
+        # served is refused and retried, and librdkafka could then lose the first frames
+        # while reporting them delivered.
         last = last_sequence(self.settings.kafka, self.topics.frames(stream_id),
                              self.settings.kafka.connect_timeout_s)
         return max(floor, last + 1)

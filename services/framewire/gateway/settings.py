@@ -17,7 +17,7 @@ Built once in ``main.run()`` (or by whoever calls ``serve``), never at import ti
 | FW_GATEWAY_BACKOFF_INITIAL_S / BACKOFF_MAX_S | 0.5 / 30 | reconnect backoff |
 | FW_GATEWAY_HANDOFF_DEPTH | 2 | decoded frames waiting for the encoder, per stream |
 | FW_GATEWAY_PRODUCER_BUFFER_MIB / _MESSAGES | 32 / 512 | frames producer queue bound |
-| FW_GATEWAY_DELIVERY_TIMEOUT_MS | 10000 | a frame not delivered by then is dropped |
+| FW_GATEWAY_DELIVERY_TIMEOUT_MS | 300000 | a frame not delivered by then is dropped (see below) |
 | FW_GATEWAY_METRICS_PORT / METRICS_ADDR | 9110 / 0.0.0.0 | Prometheus ``/metrics``; 0 = off |
 | FW_GATEWAY_MEDIA_ROOTS | (none) | comma-separated folders file and folder sources must lie in |
 """
@@ -75,7 +75,14 @@ class GatewaySettings(BaseSettings):
     handoff_depth: int = Field(default=2, ge=1, le=64)
     producer_buffer_mib: int = Field(default=32, ge=1, le=2048)
     producer_buffer_messages: int = Field(default=512, ge=1, le=1_000_000)
-    delivery_timeout_ms: int = Field(default=10_000, ge=1000, le=600_000)
+    # Long on purpose. librdkafka gives a produce request no more time than its first frame
+    # has left; a broker slow after a restart then misses that deadline, the frames count
+    # as "possibly written", and the expiring backlog makes the idempotent producer bump its
+    # epoch and send them again under new sequence numbers, which the broker cannot
+    # recognise as copies (docs/reliability.md). An outage is absorbed by the bounded queue
+    # instead: frames that do not fit are dropped as BACKPRESSURE, those queued arrive late
+    # and inference records them as stale.
+    delivery_timeout_ms: int = Field(default=300_000, ge=1000, le=600_000)
     metrics_port: int = Field(default=9110, ge=0, le=65535)
     metrics_addr: str = "0.0.0.0"
     # File and folder sources must resolve inside one of these; empty: no restriction.

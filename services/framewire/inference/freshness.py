@@ -2,8 +2,12 @@
 
 Policies: ``none`` processes every frame in order; ``stride`` every k-th, in order;
 ``latest`` the newest buffered frame, skipping older ones (a stream the worker cannot keep
-up with shows its most recent frames, not a growing delay). ``latest`` and ``stride`` also
-skip frames older than the maximum age.
+up with shows its most recent frames, not a growing delay). Under ``latest`` a backlog the
+worker can clear within the catch-up window (its frames times the measured time per frame)
+is processed in order: one late cycle, a moment's CPU contention or a partition handed over
+by another worker costs no frame. Beyond that the worker is behind (overload) and every
+partition jumps to its newest frame, superseding the older ones, as without a window.
+``latest`` and ``stride`` also skip frames older than the maximum age.
 
 ``take_next`` is called by the scheduler each time a partition's turn comes. It consumes
 items from the head of the partition's buffer until it has found one frame to process (or
@@ -25,6 +29,8 @@ Item = FrameItem | Rejected
 STALE_DETAIL = "older than the maximum age"
 DUPLICATE_DETAIL = "the same frame (stream, sequence, capture time) is earlier in the topic"
 SUPERSEDED_DETAIL = "superseded by a newer frame"
+# The time per frame assumed until the worker has measured its own.
+DEFAULT_FRAME_COST_NS = 10_000_000
 EXPIRED_DETAIL = "older than the maximum age when its result was due"
 
 
@@ -76,6 +82,14 @@ class Taken:
 class Freshness:
     policy: FreshnessPolicy
     stride: int = 1
+    # ``latest``: the longest the worker may spend clearing a backlog in order (0: only
+    # the newest frame of a partition is processed).
+    catch_up_ns: int = 0
+
+    def behind(self, frame_cost_ns: int, waiting: int) -> bool:
+        """``latest``: whether ``waiting`` frames (in all partitions) take the worker longer
+        than the window to clear; then each partition keeps only its newest frame."""
+        return self.catch_up_ns <= 0 or waiting * max(1, frame_cost_ns) > self.catch_up_ns
 
 
 class PartitionCursor:
@@ -86,8 +100,12 @@ class PartitionCursor:
         self._phase = 0
         self._recent = RecentFrames()
 
-    def take_next(self, buffer: deque[Item], stale_before_ns: int, taken: Taken) -> None:
-        """Move items from ``buffer`` into ``taken`` until one frame is chosen or it is empty."""
+    def take_next(
+        self, buffer: deque[Item], stale_before_ns: int, taken: Taken, behind: bool = True
+    ) -> None:
+        """Move items from ``buffer`` into ``taken`` until one frame is chosen or it is empty;
+        under ``latest``, when the worker is ``behind``, only the newest frame is processed
+        and the older ones are superseded."""
         policy = self._freshness.policy
         while buffer:
             head = buffer[0]
@@ -102,9 +120,9 @@ class PartitionCursor:
             if policy is not FreshnessPolicy.NONE and head.capture_time_ns < stale_before_ns:
                 self._skip_to_newest(buffer, stale_before_ns, taken, STALE_DETAIL)
                 continue
-            if policy is FreshnessPolicy.LATEST and _newest_frame(buffer) is not head:
-                # Behind on this stream: the newest frame supersedes the older ones.
-                self._skip_to_newest(buffer, stale_before_ns, taken, SUPERSEDED_DETAIL)
+            if policy is FreshnessPolicy.LATEST and behind and _newest_frame(buffer) is not head:
+                # Behind on this stream by more than the window: a newer frame supersedes it.
+                taken.skip(buffer.popleft(), DropReason.STALE, SUPERSEDED_DETAIL)
                 continue
             buffer.popleft()
             taken.note(head)

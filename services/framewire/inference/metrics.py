@@ -74,6 +74,11 @@ class InferenceMetrics:
             "Arrival rate x latency mode's time per frame (above 1: latency mode falls behind)",
             registry=r,
         )
+        self.frame_cost = Gauge(
+            _name("frame_cost_seconds"),
+            "Engine busy time per frame, a moving average (sizes the catch-up window)",
+            registry=r,
+        )
 
     def set_mode(self, mode: str) -> None:
         """Export ``mode`` ("latency" or "throughput") as the one running."""

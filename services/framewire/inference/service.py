@@ -80,7 +80,10 @@ def run_worker(
         limits=JpegLimits(settings.max_side, settings.max_jpeg_bytes),
         reduced_decode=settings.reduced_decode, modes=modes,
     )
-    scheduler = Scheduler(Freshness(settings.freshness, settings.stride), settings.partition_buffer)
+    scheduler = Scheduler(
+        Freshness(settings.freshness, settings.stride, settings.catch_up_ms * 1_000_000),
+        settings.partition_buffer,
+    )
     try:
         io, specs = opening.result()
         try:
@@ -90,8 +93,10 @@ def run_worker(
                                         server.port if server else None))
             worker.run(stop_event)
         finally:
-            specs.stop()
+            # Leave the group first: the spec follower's stop waits out its poll (up to 1 s),
+            # and the partitions are handed over only once this worker has left.
             io.close()
+            specs.stop()
     finally:
         if watcher is not None:
             watcher.stop()

@@ -62,6 +62,12 @@ class InferenceSettings(DetectorSettings):
     freshness: FreshnessPolicy = FreshnessPolicy.LATEST
     max_age_ms: int = Field(default=500, ge=1, le=3_600_000)
     stride: int = Field(default=2, ge=1, le=1000)
+    # ``latest``: a backlog the worker clears within this much time (its frames times the
+    # measured time per frame) is processed in order; a worker further behind jumps to each
+    # partition's newest frame and supersedes the older ones (0: always only the newest).
+    # It absorbs a late cycle or a handover without losing frames and bounds the extra lag
+    # the policy allows.
+    catch_up_ms: int = Field(default=200, ge=0, le=60_000)
 
     # Frames handed to one transaction at most (one consume-infer-commit cycle).
     cycle_frames: int = Field(default=8, ge=1, le=1024)
@@ -94,6 +100,11 @@ class InferenceSettings(DetectorSettings):
     # this bounds the failover of a worker gone for good; a live worker's transaction lasts
     # one commit (milliseconds), or an outage, after which a new producer carries on.
     transaction_timeout_ms: int = Field(default=6000, ge=1000, le=900_000)
+
+    # Run the worker as the child of a supervisor that has done the imports and forks it
+    # again at once when it is killed (inference/supervisor.py): a restart skips about a
+    # second of start-up.
+    supervise: bool = False
 
     # Health, readiness and /metrics; 0 picks a free port, -1 disables the server.
     http_port: int = Field(default=9400, ge=-1, le=65535)

@@ -14,7 +14,7 @@ compiled-model cache is off).
 {{- $_ := set . "args" (list "inference") -}}
 {{- $_ := set . "autoscaled" $root.Values.keda.enabled -}}
 {{- $_ := set . "kind" "StatefulSet" -}}
-{{- $settings := dict "FW_INFERENCE_HTTP_PORT" $v.metricsPort "FW_INFERENCE_HTTP_HOST" "0.0.0.0" -}}
+{{- $settings := dict "FW_INFERENCE_HTTP_PORT" $v.metricsPort "FW_INFERENCE_HTTP_HOST" "0.0.0.0" "FW_INFERENCE_SUPERVISE" (ternary "true" "false" $v.supervise) "FW_INFERENCE_STATIC_MEMBERSHIP" (ternary "true" "false" $v.staticMembership) -}}
 {{- if $root.Values.models.enabled -}}
 {{- $url := printf "%s/models" (include "framewire.models.url" $root) -}}
 {{- $_ := set $settings "FW_INFERENCE_MODEL_SERVER_URL" $url -}}

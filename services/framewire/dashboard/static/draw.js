@@ -86,7 +86,12 @@
       this.request({ frame: tracks.frame, result: null, tracks });
     }
 
-    showLatest() { this.request({ frame: "latest", result: null, tracks: null }); }
+    // A fallback picture only: a frame asked for by a result or tracks (drawn, being drawn or
+    // waiting) is never replaced by the newest plain frame.
+    showLatest() {
+      if (this.drawn || this.busy || this.pending) return;
+      this.request({ frame: "latest", result: null, tracks: null });
+    }
 
     setOverlay({ geometry = this.geometry, draft = this.draft, highlight = this.highlight }) {
       Object.assign(this, { geometry, draft, highlight });
