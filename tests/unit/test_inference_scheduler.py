@@ -71,6 +71,79 @@ def test_latest_skips_stale_frames_to_the_newest_and_records_the_range() -> None
     assert cycle.positions[tp] == 5 and cycle.behind == []
 
 
+def test_latest_processes_a_backlog_within_the_catch_up_window_in_order() -> None:
+    # Given a 200 ms catch-up window and three frames 67 ms apart (one late cycle at 15 fps)
+    s = Scheduler(Freshness(FreshnessPolicy.LATEST, 1, 200 * MS), 1000)
+    tp = ("fw.frames.a", 0)
+    for o, age in enumerate([134, 67, 0]):
+        s.add(tp, frame(tp[0], o, age_ms=age))
+    # When a cycle of up to 8 frames is selected
+    cycle = s.select(8, stale_before_ns=NOW - 500 * MS)
+    # Then all three are processed in order and none is superseded
+    assert offsets(cycle.frames) == [0, 1, 2]
+    assert cycle.drops == [] and cycle.positions[tp] == 3
+
+
+def test_latest_processes_a_handed_over_backlog_in_order_when_it_clears_within_the_window() -> None:
+    # Given a 200 ms window, a worker that needs 12 ms a frame, and one partition handed over
+    # with 0.8 s of frames at 15 fps waiting (12 frames: 144 ms of work)
+    s = Scheduler(Freshness(FreshnessPolicy.LATEST, 1, 200 * MS), 1000)
+    tp = ("fw.frames.a", 0)
+    for o in range(12):
+        s.add(tp, frame(tp[0], o, age_ms=(11 - o) * 67))
+    # When cycles of up to 8 frames are selected
+    first = s.select(8, stale_before_ns=NOW - 2000 * MS, frame_cost_ns=12 * MS)
+    second = s.select(8, stale_before_ns=NOW - 2000 * MS, frame_cost_ns=12 * MS)
+    # Then every frame is processed, in order, and none is superseded
+    assert offsets(first.frames) + offsets(second.frames) == list(range(12))
+    assert first.drops == [] and second.drops == []
+
+
+def test_latest_behind_by_more_than_the_window_keeps_only_each_partitions_newest() -> None:
+    # Given a 200 ms window, a worker that needs 15 ms a frame, and two partitions with
+    # 10 frames each (300 ms of work: more than the window, the worker is behind)
+    s = Scheduler(Freshness(FreshnessPolicy.LATEST, 1, 200 * MS), 1000)
+    tps = [("fw.frames.a", 0), ("fw.frames.b", 0)]
+    for tp in tps:
+        for o in range(10):
+            s.add(tp, frame(tp[0], o, age_ms=(9 - o) * 10))
+    # When a cycle is selected
+    cycle = s.select(16, stale_before_ns=NOW - 500 * MS, frame_cost_ns=15 * MS)
+    # Then each partition's newest frame is processed and its older 9 are superseded
+    assert sorted((f.coords.topic, f.coords.offset) for f in cycle.frames) == [
+        (tp[0], 9) for tp in tps]
+    assert sorted((d.topic, d.first_offset, d.last_offset, d.detail) for d in cycle.drops) == [
+        (tp[0], 0, 8, SUPERSEDED_DETAIL) for tp in tps]
+    assert all(d.reason is DropReason.STALE for d in cycle.drops)
+
+
+def test_latest_on_a_slow_worker_keeps_at_least_the_newest_frame() -> None:
+    # Given a worker slower than the whole window (300 ms a frame) and three waiting frames
+    s = Scheduler(Freshness(FreshnessPolicy.LATEST, 1, 200 * MS), 1000)
+    tp = ("fw.frames.a", 0)
+    for o, age in enumerate([40, 20, 0]):
+        s.add(tp, frame(tp[0], o, age_ms=age))
+    # When selected
+    cycle = s.select(8, stale_before_ns=NOW - 500 * MS, frame_cost_ns=300 * MS)
+    # Then the newest is processed and the others superseded
+    assert offsets(cycle.frames) == [2]
+    assert [(d.first_offset, d.last_offset) for d in cycle.drops] == [(0, 1)]
+
+
+def test_latest_without_a_window_keeps_only_the_newest() -> None:
+    # Given no catch-up window and two fresh frames 67 ms apart
+    s = scheduler(FreshnessPolicy.LATEST)
+    tp = ("fw.frames.a", 0)
+    for o, age in enumerate([67, 0]):
+        s.add(tp, frame(tp[0], o, age_ms=age))
+    # When selected
+    cycle = s.select(8, stale_before_ns=NOW - 500 * MS)
+    # Then the newer supersedes the older
+    assert offsets(cycle.frames) == [1]
+    assert [(d.first_offset, d.last_offset, d.detail) for d in cycle.drops] == [
+        (0, 0, SUPERSEDED_DETAIL)]
+
+
 def test_latest_with_only_stale_frames_marks_the_partition_behind() -> None:
     # Given only stale frames
     s = scheduler(FreshnessPolicy.LATEST)
@@ -141,6 +214,22 @@ def test_round_robin_rotates_when_the_cycle_is_smaller_than_the_partitions() -> 
     order = [s.select(1, stale_before_ns=0).frames[0].stream_id for _ in range(6)]
     # Then the streams take turns
     assert order == ["a", "b", "c", "a", "b", "c"]
+
+
+def test_one_round_takes_at_most_one_frame_per_partition_in_order() -> None:
+    # Given one partition with a backlog of 5 fresh frames and one with 1, and a catch-up
+    # window they fit in
+    s = Scheduler(Freshness(FreshnessPolicy.LATEST, 1, 200 * MS), 1000)
+    for o in range(5):
+        s.add(("fw.frames.a", 0), frame("fw.frames.a", o))
+    s.add(("fw.frames.b", 0), frame("fw.frames.b", 0))
+    # When a cycle of 8 is selected in one round, then another without the limit
+    first = s.select(8, stale_before_ns=0, one_round=True)
+    second = s.select(8, stale_before_ns=0)
+    # Then the first took each partition's oldest frame, skipping none; the second the rest
+    assert [(f.stream_id, f.coords.offset) for f in first.frames] == [("a", 0), ("b", 0)]
+    assert first.drops == [] and second.drops == []
+    assert offsets(second.frames) == [1, 2, 3, 4]
 
 
 def test_full_buffer_asks_for_a_pause_and_drained_one_for_a_resume() -> None:

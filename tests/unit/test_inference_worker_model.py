@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from framewire.core.config import KafkaSettings
+from framewire.core.errors import MembershipLostError
 from framewire.inference.freshness import Freshness
 from framewire.inference.health import Health
 from framewire.inference.kafka_io import KafkaIO
@@ -76,6 +77,16 @@ class FakeMessage:
         return (1, self._ts_ms)
 
 
+@dataclass(frozen=True)
+class ErrorEvent:
+    """What librdkafka's consume returns for an error instead of a message."""
+
+    _error: KafkaError
+
+    def error(self) -> KafkaError:
+        return self._error
+
+
 @dataclass
 class Broker:
     """Partition logs, committed offsets, and every record committed to the outputs."""
@@ -102,6 +113,7 @@ class GroupConsumer:
         self.position: dict[TP, int] = {}
         self.events: list[tuple[str, list[TP]]] = []
         self.callbacks: dict[str, Any] = {}
+        self.fatal: KafkaError | None = None  # returned by every consume once set
 
     # -- what the worker calls ------------------------------------------------------------
 
@@ -120,7 +132,9 @@ class GroupConsumer:
             time.sleep(min(timeout, 0.002))  # (a real poll blocks; the commit interval runs)
         return batch[0] if batch else None
 
-    def consume(self, num_messages: int, timeout: float) -> list[FakeMessage]:
+    def consume(self, num_messages: int, timeout: float) -> list[Any]:
+        if self.fatal is not None:
+            return [ErrorEvent(self.fatal)]
         out: list[FakeMessage] = []
         for tp in sorted(self.assigned - self.app_paused):
             log = self.broker.logs.get(tp, [])
@@ -220,6 +234,18 @@ class InstantEngine:
         return 0, 0.0
 
 
+class CycleRecorder(InstantEngine):
+    """Remembers the streams of each cycle it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cycles: list[list[str]] = []
+
+    def submit(self, frames: list[FrameItem]) -> CycleWork:
+        self.cycles.append([f.stream_id for f in frames])
+        return super().submit(frames)
+
+
 Step = tuple[str, int, int]
 steps = st.lists(st.one_of(
     st.tuples(st.just("frames"), st.integers(0, 2), st.integers(1, 40)),
@@ -264,8 +290,13 @@ class Driver:
             self.publisher.abort_next += n
         elif kind in ("revoke", "assign"):
             self.consumer.events.append((kind, [tp]))
+        elif kind == "fenced":
+            self.consumer.fatal = KafkaError(KafkaError.FENCED_INSTANCE_ID, "fenced by instance id",
+                                             fatal=True)
         elif kind == "lose":
             self.consumer.events.append(("lost", list(self.tps)))
+        elif kind == "sleep":
+            time.sleep(n / 1000)
         else:
             self.turns_left = n
 
@@ -284,10 +315,12 @@ class Driver:
 def run_schedule(
     schedule: list[Step], commit_interval_ms: int,
     policy: FreshnessPolicy = FreshnessPolicy.NONE, engine_delay_s: float = 0.0,
+    catch_up_ms: int = 0, engine: InstantEngine | None = None,
 ) -> tuple[Broker, list[TP]]:
     s = InferenceSettings(kafka=KafkaSettings(topic_prefix="m."), worker_id="model",
                           commit_interval_ms=commit_interval_ms, partition_buffer=4,
-                          cycle_frames=3, max_age_ms=10_000, freshness=policy)
+                          cycle_frames=3, max_age_ms=10_000, freshness=policy,
+                          catch_up_ms=catch_up_ms)
     topics = s.kafka.topics
     tps = [(topics.frames(stream), 0) for stream in STREAMS]
     broker = Broker()
@@ -302,8 +335,9 @@ def run_schedule(
     stop = threading.Event()
     driver = Driver(io, consumer, publisher, tps, schedule, stop)
     io.fetch = driver.fetch  # type: ignore[method-assign]
-    scheduler = Scheduler(Freshness(policy), s.partition_buffer)
-    worker = Worker(s, io, InstantEngine(engine_delay_s), scheduler, InferenceMetrics(), Health(30.0),  # type: ignore[arg-type]
+    scheduler = Scheduler(Freshness(policy, 1, catch_up_ms * 1_000_000), s.partition_buffer)
+    engine = engine or InstantEngine(engine_delay_s)
+    worker = Worker(s, io, engine, scheduler, InferenceMetrics(), Health(30.0),  # type: ignore[arg-type]
                     StreamAges(s.max_age_ms))
     worker.run(stop)
     return broker, tps
@@ -321,17 +355,27 @@ def check_every_offset_once(broker: Broker, tps: list[TP]) -> None:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(schedule=steps, commit_interval_ms=st.sampled_from([0, 1]),
        policy=st.sampled_from(list(FreshnessPolicy)),
-       engine_delay_s=st.sampled_from([0.0, 0.001]))
+       engine_delay_s=st.sampled_from([0.0, 0.001]), catch_up_ms=st.sampled_from([0, 1, 200]))
 def test_every_frame_gets_one_record_whatever_the_schedule(
     schedule: list[Step], commit_interval_ms: int, policy: FreshnessPolicy,
-    engine_delay_s: float,
+    engine_delay_s: float, catch_up_ms: int,
 ) -> None:
     # Given a worker with three partitions, and a schedule of frames, aborted
     # transactions, revoked, re-assigned and lost partitions
     # When the worker runs it, and then has every partition back until idle
-    broker, tps = run_schedule(schedule, commit_interval_ms, policy, engine_delay_s)
+    broker, tps = run_schedule(schedule, commit_interval_ms, policy, engine_delay_s, catch_up_ms)
     # Then every offset has exactly one result or drop record, and is committed
     check_every_offset_once(broker, tps)
+
+
+def test_a_fenced_consumer_ends_the_worker_for_a_restart_without_committing_more() -> None:
+    # Given a worker that has committed some frames, then is fenced by its group (a static
+    # member replaced under its own instance id) while more frames wait
+    schedule: list[Step] = [("frames", 0, 3), ("turns", 0, 3), ("fenced", 0, 0), ("frames", 0, 3)]
+    # When the worker runs it
+    # Then it stops with MembershipLostError (a restartable exit), not a warning per poll
+    with pytest.raises(MembershipLostError, match="FENCED_INSTANCE_ID"):
+        run_schedule(schedule, commit_interval_ms=0)
 
 
 def test_an_abort_after_a_pause_still_reads_the_tail() -> None:
@@ -340,4 +384,17 @@ def test_an_abort_after_a_pause_still_reads_the_tail() -> None:
     # When the worker runs it to the end
     broker, tps = run_schedule(schedule, commit_interval_ms=0)
     # Then the last frames too get their records
+    check_every_offset_once(broker, tps)
+
+
+def test_partitions_not_yet_heard_from_keep_the_first_one_from_being_cleared_ahead() -> None:
+    # Given three partitions just assigned (cycles of 3, a 20 ms window), frames on the
+    # first only; the two others are idle, so nothing says what they hold
+    schedule: list[Step] = [("frames", 0, 3), ("turns", 0, 5), ("sleep", 0, 40), ("frames", 0, 3)]
+    recorder = CycleRecorder()
+    # When the worker runs it, with a pause that outlasts the window before the next frames
+    broker, tps = run_schedule(schedule, commit_interval_ms=0, catch_up_ms=20, engine=recorder)
+    # Then within the window the first partition got one frame per cycle, and once the
+    # window had passed without a word from the others, its next frames went as one cycle
+    assert recorder.cycles[:4] == [["m0"], ["m0"], ["m0"], ["m0", "m0", "m0"]]
     check_every_offset_once(broker, tps)

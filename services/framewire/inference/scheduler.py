@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from framewire.inference.freshness import (
+    DEFAULT_FRAME_COST_NS,
     SUPERSEDED_DETAIL,
     Freshness,
     Item,
@@ -124,18 +125,24 @@ class Scheduler:
         return frame.capture_time_ns if frame else None
 
     def select(
-        self, max_frames: int, stale_before_ns: int, cutoffs: Mapping[TP, int] | None = None
+        self, max_frames: int, stale_before_ns: int, cutoffs: Mapping[TP, int] | None = None,
+        frame_cost_ns: int = DEFAULT_FRAME_COST_NS, one_round: bool = False,
     ) -> Cycle:
         """Take up to ``max_frames`` frames, one per partition per round, starting after the
         partition that was served first last time. Frames captured before
-        ``stale_before_ns`` (or the partition's own entry in ``cutoffs``) are stale."""
+        ``stale_before_ns`` (or the partition's own entry in ``cutoffs``) are stale;
+        ``frame_cost_ns``, the worker's time per frame, sizes the catch-up window.
+        ``one_round`` takes at most one frame per partition: while the worker does not yet
+        know another partition's backlog, no partition's backlog is cleared ahead of it."""
         taken, self._spilled = self._spilled, {}
         cycle = Cycle()
         n = len(self._order)
+        waiting = sum(isinstance(i, FrameItem) for b in self._buffers.values() for i in b)
+        behind = self._freshness.behind(frame_cost_ns, waiting)
         start = self._next % n if n else 0
-        progress = True
-        while progress and len(cycle.frames) < max_frames:
-            progress = False
+        progress, rounds = True, 0
+        while progress and len(cycle.frames) < max_frames and not (one_round and rounds):
+            progress, rounds = False, rounds + 1
             for i in range(n):
                 if len(cycle.frames) >= max_frames:
                     break
@@ -145,7 +152,7 @@ class Scheduler:
                 t = taken.setdefault(tp, Taken())
                 before = len(t.frames)
                 cutoff = cutoffs.get(tp, stale_before_ns) if cutoffs else stale_before_ns
-                self._cursors[tp].take_next(self._buffers[tp], cutoff, t)
+                self._cursors[tp].take_next(self._buffers[tp], cutoff, t, behind)
                 if len(t.frames) > before:
                     cycle.frames.append(t.frames[-1])
                     self._next = (start + i + 1) % n

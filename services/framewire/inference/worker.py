@@ -18,7 +18,7 @@ from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
 from framewire.core.errors import FramewireError
 from framewire.inference.batching import CommitBatch
-from framewire.inference.freshness import expire
+from framewire.inference.freshness import DEFAULT_FRAME_COST_NS, expire
 from framewire.inference.health import Health
 from framewire.inference.kafka_io import KafkaIO
 from framewire.inference.metrics import InferenceMetrics
@@ -79,8 +79,14 @@ class Worker:
         self._base: dict[TP, int] = {}
         self._fetched: dict[TP, int] = {}
         self._assigned: set[TP] = set()
+        # Partitions assigned but not yet heard from (no message fetched), with the time
+        # of their assignment: their backlog is unknown.
+        self._unheard: dict[TP, float] = {}
         self._seek_due: dict[TP, float] = {}
         self._cycle_s = 0.02
+        # The engine's busy time per completed frame (a moving average): what clearing a
+        # backlog costs, which sizes the catch-up window of policy latest.
+        self._frame_cost_ns = DEFAULT_FRAME_COST_NS
         self._lag_due = 0.0
 
     def run(self, stop: threading.Event) -> None:
@@ -110,15 +116,19 @@ class Worker:
             self._batch.add(done, len(done.cycle.frames), time.monotonic())
         if self._batch.due(time.monotonic()):
             self._commit_batch()
-        self._observe_modes()
+        self._observe_engine()
         self._update_lag()
 
-    def _observe_modes(self) -> None:
-        """Feed the mode controller; export the mode when it changed."""
+    def _observe_engine(self) -> None:
+        """Learn the time per frame; feed the mode controller and export a mode change."""
+        completed, busy_s = self._engine.take_stats()
+        if completed:
+            cost_ns = busy_s * 1e9 / completed
+            self._frame_cost_ns = int(0.8 * self._frame_cost_ns + 0.2 * cost_ns)
+            self._metrics.frame_cost.set(self._frame_cost_ns / 1e9)
         if self._modes is None:
             return
         before = self._modes.mode
-        completed, busy_s = self._engine.take_stats()
         mode = self._modes.observe(time.monotonic(), self._arrived, completed, busy_s)
         self._arrived = 0
         self._metrics.engine_latency_load.set(self._modes.load)
@@ -147,6 +157,7 @@ class Worker:
                 continue  # stale delivery from before a revoke, seek or rewind
             self._fetched[tp] = c.offset + 1
             self._base.setdefault(tp, c.offset)
+            self._unheard.pop(tp, None)
             item = read_frame(inbound, self._topics.stream_of(c.topic))
             if not isinstance(item, Rejected):
                 self._metrics.frames_in.labels(item.stream_id).inc()
@@ -169,7 +180,8 @@ class Worker:
             return
         now = time.time_ns()
         cycle = self._scheduler.select(
-            self._s.cycle_frames, now - self._budget_ns(self._ages.default_ms), self._cutoffs(now)
+            self._s.cycle_frames, now - self._budget_ns(self._ages.default_ms), self._cutoffs(now),
+            self._frame_cost_ns, one_round=self._settling(),
         )
         if cycle.empty:
             return
@@ -180,6 +192,20 @@ class Worker:
                 self._io.resume(tp)
         work = self._engine.submit(cycle.frames)
         self._pending.append(InFlight(cycle, work, time.monotonic()))
+
+    def _settling(self) -> bool:
+        """True while a partition assigned less than the catch-up window ago has not
+        delivered its first frame. Its backlog is unknown, so the partitions already heard
+        from get one frame per cycle, not their whole backlog in order: at start or after a
+        rebalance, the partition fetched first would otherwise be served ahead of the others
+        while their oldest frames went stale. A partition with nothing to fetch (an idle
+        stream) holds this for one window at most."""
+        if not self._unheard:
+            return False
+        since = time.monotonic() - self._s.catch_up_ms / 1000
+        for tp in [tp for tp, at in self._unheard.items() if at < since]:
+            del self._unheard[tp]
+        return bool(self._unheard)
 
     def _cutoffs(self, now_ns: int) -> dict[TP, int]:
         """Staleness cutoffs of partitions whose stream spec sets its own maximum age."""
@@ -300,8 +326,10 @@ class Worker:
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         tps = [(p.topic, p.partition) for p in partitions]
         log.info("assigned %s", ", ".join(f"{t}[{p}]" for t, p in tps) or "nothing")
+        assigned_at = time.monotonic()
         for tp in tps:
             self._assigned.add(tp)
+            self._unheard[tp] = assigned_at
             self._scheduler.add_partition(tp)
         self._io.ensure_results_topics({t for t, _ in tps})
         self._metrics.assigned.set(len(self._assigned))
@@ -321,6 +349,7 @@ class Worker:
     def _forget(self, tp: TP) -> None:
         self._scheduler.remove_partition(tp)
         self._assigned.discard(tp)
+        self._unheard.pop(tp, None)
         self._base.pop(tp, None)
         self._fetched.pop(tp, None)
         self._seek_due.pop(tp, None)
