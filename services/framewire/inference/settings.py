@@ -66,7 +66,8 @@ class InferenceSettings(DetectorSettings):
     # measured time per frame) is processed in order; a worker further behind jumps to each
     # partition's newest frame and supersedes the older ones (0: always only the newest).
     # It absorbs a late cycle or a handover without losing frames and bounds the extra lag
-    # the policy allows.
+    # the policy allows. After an assignment, a partition not yet heard from holds the
+    # others to one frame a cycle for this long at most.
     catch_up_ms: int = Field(default=200, ge=0, le=60_000)
 
     # Frames handed to one transaction at most (one consume-infer-commit cycle).
