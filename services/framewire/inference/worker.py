@@ -79,9 +79,9 @@ class Worker:
         self._base: dict[TP, int] = {}
         self._fetched: dict[TP, int] = {}
         self._assigned: set[TP] = set()
-        # Partitions assigned but not yet heard from (no message fetched), with the time
-        # of their assignment: their backlog is unknown.
-        self._unheard: dict[TP, float] = {}
+        # When partitions were last assigned; one not yet in ``_fetched`` has not been
+        # heard from, so its backlog is unknown.
+        self._assigned_at = 0.0
         self._seek_due: dict[TP, float] = {}
         self._cycle_s = 0.02
         # The engine's busy time per completed frame (a moving average): what clearing a
@@ -157,7 +157,6 @@ class Worker:
                 continue  # stale delivery from before a revoke, seek or rewind
             self._fetched[tp] = c.offset + 1
             self._base.setdefault(tp, c.offset)
-            self._unheard.pop(tp, None)
             item = read_frame(inbound, self._topics.stream_of(c.topic))
             if not isinstance(item, Rejected):
                 self._metrics.frames_in.labels(item.stream_id).inc()
@@ -194,18 +193,15 @@ class Worker:
         self._pending.append(InFlight(cycle, work, time.monotonic()))
 
     def _settling(self) -> bool:
-        """True while a partition assigned less than the catch-up window ago has not
-        delivered its first frame. Its backlog is unknown, so the partitions already heard
+        """True while, less than the catch-up window after an assignment, a partition has
+        not delivered its first frame. Its backlog is unknown, so the partitions already heard
         from get one frame per cycle, not their whole backlog in order: at start or after a
         rebalance, the partition fetched first would otherwise be served ahead of the others
         while their oldest frames went stale. A partition with nothing to fetch (an idle
-        stream) holds this for one window at most."""
-        if not self._unheard:
+        stream) holds this for one window after each assignment at most."""
+        if time.monotonic() - self._assigned_at >= self._s.catch_up_ms / 1000:
             return False
-        since = time.monotonic() - self._s.catch_up_ms / 1000
-        for tp in [tp for tp, at in self._unheard.items() if at < since]:
-            del self._unheard[tp]
-        return bool(self._unheard)
+        return any(tp not in self._fetched for tp in self._assigned)
 
     def _cutoffs(self, now_ns: int) -> dict[TP, int]:
         """Staleness cutoffs of partitions whose stream spec sets its own maximum age."""
@@ -326,10 +322,9 @@ class Worker:
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         tps = [(p.topic, p.partition) for p in partitions]
         log.info("assigned %s", ", ".join(f"{t}[{p}]" for t, p in tps) or "nothing")
-        assigned_at = time.monotonic()
+        self._assigned_at = time.monotonic()
         for tp in tps:
             self._assigned.add(tp)
-            self._unheard[tp] = assigned_at
             self._scheduler.add_partition(tp)
         self._io.ensure_results_topics({t for t, _ in tps})
         self._metrics.assigned.set(len(self._assigned))
@@ -349,7 +344,6 @@ class Worker:
     def _forget(self, tp: TP) -> None:
         self._scheduler.remove_partition(tp)
         self._assigned.discard(tp)
-        self._unheard.pop(tp, None)
         self._base.pop(tp, None)
         self._fetched.pop(tp, None)
         self._seek_due.pop(tp, None)
