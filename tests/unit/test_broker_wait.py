@@ -5,7 +5,6 @@ A stand-in process plays the broker: it writes log lines like one loading its pa
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -14,14 +13,9 @@ import pytest
 
 from framewire.broker.local import READY_LINE, LocalBroker
 from framewire.core.errors import BrokerError
+from support.gateway import free_port
 
 pytestmark = pytest.mark.unit
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _standin(broker: LocalBroker, script: str) -> subprocess.Popen[bytes]:
@@ -50,7 +44,7 @@ time.sleep(30)
 
 def test_a_broker_that_keeps_loading_is_waited_for_past_the_stall_limit(tmp_path):
     # Given a broker that loads its logs for 2 s, writing a line every 0.1 s, then serves
-    port = _free_port()
+    port = free_port()
     broker = LocalBroker(tmp_path, port=port, controller_port=port + 1)
     proc = _standin(broker, LOADING.format(lines=20, every=0.1, after=SERVES.format(port=port)))
     try:
@@ -66,7 +60,7 @@ def test_a_broker_that_keeps_loading_is_waited_for_past_the_stall_limit(tmp_path
 
 def test_a_broker_whose_log_goes_silent_is_stopped_with_the_reason(tmp_path):
     # Given a broker that writes two lines and then hangs without serving
-    port = _free_port()
+    port = free_port()
     broker = LocalBroker(tmp_path, port=port, controller_port=port + 1)
     proc = _standin(broker, LOADING.format(lines=2, every=0.05, after="time.sleep(60)"))
     # When start waits with a stall limit of 0.5 s
@@ -80,7 +74,7 @@ def test_a_broker_whose_log_goes_silent_is_stopped_with_the_reason(tmp_path):
 
 def test_a_broker_still_loading_at_the_ceiling_is_given_up(tmp_path):
     # Given a broker that never stops loading
-    port = _free_port()
+    port = free_port()
     broker = LocalBroker(tmp_path, port=port, controller_port=port + 1)
     proc = _standin(broker, LOADING.format(lines=10_000, every=0.05, after=""))
     # When start waits with a ceiling of 1 s
