@@ -32,6 +32,7 @@ from framewire.v1.ops_pb2 import DropRecord
 from reliability.procs import Service, free_port, kafka_env, wait_until
 from reliability.watch import PipelineWatch
 from support.broker import start_private_broker
+from support.delivery import end_offsets
 from support.gateway import spec, write_specs
 from support.inference import coverage, create_streams, read_until_covered
 
@@ -243,7 +244,11 @@ def test_broker_outage_every_service_recovers_and_losses_are_counted(pipeline: P
         assert 0 < gaps <= counted, (stream, gaps, counted)
     # And every frame on the broker ends with exactly one result or drop record; a copy the
     # producer wrote again after the crash is a duplicate drop, never a second result
-    sent = {s: 1 + max(f.offset for f in pipeline.watch.frames(s)) for s in STREAMS}
+    # (What each topic holds is read from the broker: the watch may not yet have read the
+    # last frames the gateway wrote before it stopped.)
+    topics = pipeline.kafka.topics
+    ends = end_offsets(pipeline.kafka, [topics.frames(s) for s in STREAMS])
+    sent = {s: ends[topics.frames(s)] for s in STREAMS}
     results, inference_drops = read_until_covered(pipeline.kafka, sent, 60)
     seen = coverage(results, inference_drops)
     for stream, n in sent.items():
